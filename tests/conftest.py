@@ -1,0 +1,156 @@
+"""Fixtures in the style of the Flask tutorial: app, client, runner, auth, and factories.
+
+The database is SQLite (a temporary file) unless TEST_DATABASE_URL points at PostgreSQL.
+The schema is created once per session; each test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from training import create_app
+from training.config import normalise_database_url
+from training.extensions import db
+
+TEST_PASSWORD = "Mat-khau-2025"
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalise_database_url(url)
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = _database_url(tmp_path_factory)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+    yield url
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "DEMO_PASSWORD": None})
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A brand-new, empty database (for migrations and `setup`)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield "sqlite:///" + str(tmp_path / "empty.sqlite")
+        return
+    base = normalise_database_url(base)
+    name = f"ccs_empty_{uuid.uuid4().hex[:10]}"
+    admin_engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+# --------------------------------------------------------------------------- factories
+@pytest.fixture
+def make_unit(app):
+    from training.services.org import create_unit
+
+    def make(code: str, name: str | None = None, unit_type: str = "ward", parent=None):
+        unit = create_unit(code, name or f"Phường {code}", unit_type, parent)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def make_position(app):
+    from training.services.competencies import seed_core_competencies
+    from training.services.org import create_position
+
+    def make(code: str = "CV", name: str = "Chuyên viên", competencies=None):
+        seed_core_competencies()
+        position = create_position(code, name, "", competencies)
+        db.session.commit()
+        return position
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    from training.services.users import create_user
+
+    counter = {"n": 0}
+
+    def make(email: str | None = None, full_name: str = "Nguyễn Văn An", roles=("learner",), unit=None,
+             position=None, password: str | None = TEST_PASSWORD, must_change_password: bool = False):
+        counter["n"] += 1
+        user = create_user(email or f"user{counter['n']}@example.vn", full_name, password=password, roles=roles,
+                           unit=unit, position=position, must_change_password=must_change_password)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def org(make_unit, make_position):
+    """A small city: HCM with two wards, a department under the first."""
+    city = make_unit("HCM", "Thành phố Hồ Chí Minh", "city")
+    ward_a = make_unit("HCM-COL", "Phường Cầu Ông Lãnh", "ward", city)
+    ward_b = make_unit("HCM-BT", "Phường Bến Thành", "ward", city)
+    dept_a = make_unit("HCM-COL-VP", "Văn phòng HĐND và UBND", "department", ward_a)
+    position = make_position("CV-VP", "Chuyên viên Văn phòng")
+    return {"city": city, "ward_a": ward_a, "ward_b": ward_b, "dept_a": dept_a, "position": position}
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = TEST_PASSWORD, next_url: str | None = None):
+        data = {"email": email, "password": password}
+        if next_url is not None:
+            data["next"] = next_url
+        return self._client.post("/auth/login", data=data)
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

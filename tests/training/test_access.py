@@ -1,0 +1,88 @@
+"""Every registered route, walked with every role: who gets in, who is sent to log in, who is refused."""
+import pytest
+import sqlalchemy as sa
+
+from training.access import PUBLIC, SIGNED_IN
+from training.extensions import db
+from training.models import Competency, OrgUnit, Position, User
+
+ROLES = ("anonymous", "learner", "trainer", "hr", "admin")
+
+
+@pytest.fixture
+def people(org, make_user):
+    users = {}
+    for role in ROLES[1:]:
+        users[role] = make_user(f"{role}@example.vn", roles=(role,), unit=org["ward_a"], position=org["position"])
+    return users
+
+
+def _sample_args(rule):
+    values = {
+        "unit_id": lambda: db.session.scalar(sa.select(OrgUnit.id)),
+        "position_id": lambda: db.session.scalar(sa.select(Position.id)),
+        "user_id": lambda: db.session.scalar(sa.select(User.id)),
+        "competency_id": lambda: db.session.scalar(sa.select(Competency.id)),
+        "code": lambda: "vi",
+    }
+    args = {}
+    for name in rule.arguments:
+        args[name] = values.get(name, lambda: 1)()
+    return args
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        yield rule
+
+
+def test_every_view_declares_its_access(app):
+    missing = [rule.endpoint for rule in _routes(app)
+               if not hasattr(app.view_functions[rule.endpoint], "access")]
+    assert missing == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_route_walk(app, people, role):
+    client = app.test_client()
+    if role != "anonymous":
+        client.post("/auth/login", data={"email": f"{role}@example.vn", "password": "Mat-khau-2025"})
+    checked = 0
+    urls = app.url_map.bind("localhost")
+    for rule in _routes(app):
+        view = app.view_functions[rule.endpoint]
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = urls.build(rule.endpoint, _sample_args(rule))
+        if rule.endpoint in ("auth.logout",):
+            continue  # would end the session for the rest of the walk
+        response = client.open(url, method=method)
+        status = response.status_code
+        is_api = url.startswith("/api/")
+        checked += 1
+        if view.access == PUBLIC:
+            assert status not in (401, 403), (role, url, status)
+            continue
+        if role == "anonymous":
+            if is_api:
+                assert status == 401, (url, status)
+            else:
+                assert status == 302 and "/auth/login" in response.headers["Location"], (url, status)
+            continue
+        allowed = view.access == SIGNED_IN or role in view.access
+        if allowed:
+            assert status in (200, 302, 400), (role, url, status)
+        else:
+            assert status == 403, (role, url, status)
+    assert checked > 10
+
+
+def test_forbidden_page_is_translated(app, people):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "learner@example.vn", "password": "Mat-khau-2025"})
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    assert "Bạn không có quyền truy cập trang này." in response.get_data(as_text=True)
+    client.get("/lang/en")
+    assert "You do not have permission" in client.get("/admin/users").get_data(as_text=True)

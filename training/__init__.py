@@ -1,0 +1,88 @@
+"""Công Chức Số: digital-skills training and certification for civil servants."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_config(app: Flask, config) -> None:
+    from training.config import CONFIGS, TestingConfig, DevelopmentConfig, env_overrides
+
+    if config is None:
+        config = os.environ.get("TRAINING_CONFIG", "development")
+    if isinstance(config, str):
+        if config not in CONFIGS:
+            raise RuntimeError(f"Unknown config {config!r}; use one of development, testing, production")
+        app.config.from_object(CONFIGS[config])
+        app.config.update(env_overrides())
+    elif isinstance(config, Mapping):
+        app.config.from_object(TestingConfig if config.get("TESTING") else DevelopmentConfig)
+        app.config.update(env_overrides())
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+        app.config.update(env_overrides())
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training.sqlite")
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+
+
+def create_app(config=None) -> Flask:
+    """Build the application.
+
+    `config` is a config class name ("development", "testing", "production" or the class name),
+    a config class, or a mapping of settings (which start from the testing defaults when they set
+    TESTING, else from development). Environment variables (DATABASE_URL, SECRET_KEY, REDIS_URL,
+    RATELIMIT_STORAGE_URI, DEMO_PASSWORD) override the class.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+    )
+    _load_config(app, config)
+
+    from training.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from training import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone,
+                   default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    i18n.init_app(app)
+
+    from training import auth_setup, errors, labels
+
+    auth_setup.init_app(app)
+    errors.init_app(app)
+    labels.init_app(app)
+
+    from training import models  # noqa: F401  (register the tables)
+    from training.admin import bp as admin_bp
+    from training.api import bp as api_bp
+    from training.auth import bp as auth_bp
+    from training.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+
+    from training.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,307 @@
+"""Admin area: org units, positions, officials, competencies, roster import, audit log."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training.access import access
+from training.admin import bp
+from training.admin.forms import (CompetencyForm, ConfirmForm, PositionForm, RosterForm, UnitForm, UserForm)
+from training.extensions import db
+from training.models import AuditEntry, Competency, OrgUnit, Position, User
+from training.services import audit
+from training.services.competencies import all_competencies
+from training.services.org import (OrgError, create_position, create_unit, get_position_by_code, get_unit_by_code,
+                                   update_unit, units_in_scope)
+from training.services.people import officials_query
+from training.services.roster import RosterFileError, import_roster
+from training.services.users import AccountError, create_user, generate_password, normalise_email
+from training.vntext import collation_key, nfc
+
+
+def _unit_choices(blank: str | None = None, exclude: OrgUnit | None = None):
+    choices = [(0, blank)] if blank is not None else []
+    for unit in db.session.scalars(units_in_scope(None).order_by(None).order_by(OrgUnit.path)):
+        if exclude is not None and unit.is_within(exclude):
+            continue
+        choices.append((unit.id, "— " * unit.depth + f"{unit.name} ({unit.code})"))
+    return choices
+
+
+def _position_choices():
+    positions = db.session.scalars(sa.select(Position).order_by(Position.sort_key))
+    return [(0, _("(Chưa xác định)"))] + [(p.id, p.name) for p in positions]
+
+
+@bp.route("/")
+@access("admin")
+def index():
+    counts = {
+        "units": db.session.scalar(sa.select(sa.func.count(OrgUnit.id))),
+        "positions": db.session.scalar(sa.select(sa.func.count(Position.id))),
+        "users": db.session.scalar(sa.select(sa.func.count(User.id))),
+        "competencies": db.session.scalar(sa.select(sa.func.count(Competency.id))),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+# --------------------------------------------------------------------------- units
+@bp.route("/units")
+@access("admin")
+def units():
+    q = nfc(request.args.get("q", ""))
+    counts = dict(db.session.execute(
+        sa.select(User.unit_id, sa.func.count(User.id)).group_by(User.unit_id)).all())
+    stmt = sa.select(OrgUnit).order_by(OrgUnit.path)
+    if q:
+        stmt = stmt.where(sa.or_(OrgUnit.code.like(f"%{q.upper()}%"), OrgUnit.name.ilike(f"%{q}%")))
+    page = db.paginate(stmt, per_page=100, error_out=False)
+    # Within one parent, siblings appear in Vietnamese order.
+    items = sorted(page.items, key=lambda u: [collation_key(p) for p in _ancestry_names(u)])
+    return render_template("admin/units.html", page=page, units=items, counts=counts, q=q)
+
+
+def _ancestry_names(unit: OrgUnit) -> list[str]:
+    names = []
+    while unit is not None:
+        names.append(unit.name)
+        unit = unit.parent
+    return list(reversed(names))
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@access("admin")
+def edit_unit(unit_id: int | None = None):
+    unit = db.get_or_404(OrgUnit, unit_id) if unit_id else None
+    form = UnitForm(obj=unit)
+    form.parent_id.choices = _unit_choices(_("(Không có — cấp cao nhất)"), exclude=unit)
+    if request.method == "GET" and unit is not None:
+        form.parent_id.data = unit.parent_id or 0
+    if unit is not None:
+        form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        try:
+            if unit is None:
+                if get_unit_by_code(form.code.data):
+                    raise OrgError(_("Mã đơn vị %(code)s đã tồn tại.", code=form.code.data.upper()))
+                unit = create_unit(form.code.data, form.name.data, form.unit_type.data, parent)
+                audit.record(current_user, "unit.create", unit.code)
+            else:
+                update_unit(unit, name=form.name.data, unit_type=form.unit_type.data, parent=parent)
+                audit.record(current_user, "unit.update", unit.code)
+        except OrgError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for("admin.units"))
+    return render_template("admin/unit_form.html", form=form, unit=unit)
+
+
+# --------------------------------------------------------------------------- positions
+@bp.route("/positions")
+@access("admin")
+def positions():
+    page = db.paginate(sa.select(Position).order_by(Position.sort_key), per_page=50, error_out=False)
+    return render_template("admin/positions.html", page=page)
+
+
+@bp.route("/positions/new", methods=["GET", "POST"])
+@bp.route("/positions/<int:position_id>", methods=["GET", "POST"])
+@access("admin")
+def edit_position(position_id: int | None = None):
+    position = db.get_or_404(Position, position_id) if position_id else None
+    form = PositionForm(obj=position)
+    competencies = all_competencies()
+    form.competencies.choices = [(c.id, c.name(str(get_locale()))) for c in competencies]
+    if request.method == "GET":
+        if position is not None:
+            form.competencies.data = [c.id for c in position.required_competencies]
+        else:
+            form.competencies.data = [c.id for c in competencies if c.is_core]
+    if position is not None:
+        form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        chosen = [c for c in competencies if c.id in set(form.competencies.data or [])]
+        if position is None:
+            if get_position_by_code(form.code.data):
+                flash(_("Mã vị trí %(code)s đã tồn tại.", code=form.code.data.upper()), "error")
+                return render_template("admin/position_form.html", form=form, position=position), 400
+            position = create_position(form.code.data, form.name.data, form.description.data or "", chosen)
+            audit.record(current_user, "position.create", position.code)
+        else:
+            position.name = nfc(form.name.data)
+            position.sort_key = collation_key(position.name)
+            position.description = nfc(form.description.data)
+            position.required_competencies = chosen
+            audit.record(current_user, "position.update", position.code,
+                         competencies=[c.code for c in chosen])
+        db.session.commit()
+        flash(_("Đã lưu vị trí việc làm %(name)s.", name=position.name), "success")
+        return redirect(url_for("admin.positions"))
+    return render_template("admin/position_form.html", form=form, position=position)
+
+
+# --------------------------------------------------------------------------- users
+@bp.route("/users")
+@access("admin")
+def users():
+    filters = {
+        "q": nfc(request.args.get("q", "")),
+        "unit": nfc(request.args.get("unit", "")).upper(),
+        "role": request.args.get("role", ""),
+        "status": request.args.get("status", ""),
+    }
+    unit = get_unit_by_code(filters["unit"]) if filters["unit"] else None
+    if filters["unit"] and unit is None:
+        flash(_("Không có đơn vị mã %(code)s.", code=filters["unit"]), "error")
+    stmt = officials_query(scope=None, unit=unit, q=filters["q"], role=filters["role"] or None,
+                           active={"active": True, "inactive": False}.get(filters["status"]))
+    page = db.paginate(stmt, per_page=25, error_out=False)
+    return render_template("admin/users.html", page=page, filters=filters, unit=unit)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@access("admin")
+def edit_user(user_id: int | None = None):
+    user = db.get_or_404(User, user_id) if user_id else None
+    form = UserForm(obj=user)
+    form.unit_id.choices = _unit_choices(_("(Chưa xác định)"))
+    form.position_id.choices = _position_choices()
+    if request.method == "GET":
+        if user is not None:
+            form.unit_id.data = user.unit_id or 0
+            form.position_id.data = user.position_id or 0
+            form.roles.data = sorted(user.roles)
+        else:
+            form.roles.data = ["learner"]
+    temporary_password = None
+    if form.validate_on_submit():
+        unit = db.session.get(OrgUnit, form.unit_id.data) if form.unit_id.data else None
+        position = db.session.get(Position, form.position_id.data) if form.position_id.data else None
+        try:
+            if user is None:
+                temporary_password = generate_password()
+                user = create_user(form.email.data, form.full_name.data, password=temporary_password,
+                                   roles=form.roles.data, unit=unit, position=position)
+                user.active = form.active.data
+                audit.record(current_user, "user.create", user.email, roles=sorted(user.roles))
+            else:
+                email = normalise_email(form.email.data)
+                other = db.session.scalar(sa.select(User).where(User.email == email, User.id != user.id))
+                if other is not None:
+                    raise AccountError(_("Email %(email)s đã được dùng cho một tài khoản khác.", email=email), "email")
+                if user.id == current_user.id and ("admin" not in form.roles.data or not form.active.data):
+                    raise AccountError(_("Bạn không thể tự bỏ quyền quản trị hoặc tự khóa tài khoản của mình."),
+                                       "roles")
+                old_roles = sorted(user.roles)
+                user.email = email
+                user.set_name(form.full_name.data)
+                user.unit, user.position = unit, position
+                user.set_roles(form.roles.data)
+                user.active = form.active.data
+                if old_roles != sorted(user.roles):
+                    audit.record(current_user, "user.roles", user.email, before=old_roles, after=sorted(user.roles))
+                audit.record(current_user, "user.update", user.email)
+        except AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email", form.email).errors.append(str(exc))
+            return render_template("admin/user_form.html", form=form, user=user if user_id else None,
+                                   reset_form=ConfirmForm()), 400
+        db.session.commit()
+        if temporary_password:
+            flash(_("Đã tạo tài khoản %(email)s. Mật khẩu tạm thời: %(password)s — người dùng phải đổi mật khẩu "
+                    "ở lần đăng nhập đầu tiên.", email=user.email, password=temporary_password), "success")
+        else:
+            flash(_("Đã lưu tài khoản %(email)s.", email=user.email), "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=user, reset_form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@access("admin")
+def reset_user_password(user_id: int):
+    from training.services.users import reset_password
+
+    user = db.get_or_404(User, user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    password = reset_password(user)
+    audit.record(current_user, "user.reset_password", user.email)
+    db.session.commit()
+    flash(_("Mật khẩu tạm thời mới của %(email)s: %(password)s", email=user.email, password=password), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+# --------------------------------------------------------------------------- competencies
+@bp.route("/competencies")
+@access("admin")
+def competencies():
+    return render_template("admin/competencies.html", competencies=all_competencies())
+
+
+@bp.route("/competencies/<int:competency_id>", methods=["GET", "POST"])
+@access("admin")
+def edit_competency(competency_id: int):
+    competency = db.get_or_404(Competency, competency_id)
+    form = CompetencyForm(obj=competency)
+    if form.validate_on_submit():
+        form.populate_obj(competency)
+        competency.name_vi, competency.name_en = nfc(competency.name_vi), nfc(competency.name_en)
+        audit.record(current_user, "competency.update", competency.code, validity_months=competency.validity_months)
+        db.session.commit()
+        flash(_("Đã lưu năng lực %(name)s.", name=competency.name_vi), "success")
+        return redirect(url_for("admin.competencies"))
+    return render_template("admin/competency_form.html", form=form, competency=competency)
+
+
+# --------------------------------------------------------------------------- roster
+@bp.route("/roster", methods=["GET", "POST"])
+@access("admin")
+def roster():
+    form = RosterForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            report = import_roster(upload.read(), upload.filename, actor=current_user, dry_run=form.dry_run.data)
+        except RosterFileError as exc:
+            db.session.rollback()
+            form.file.errors.append(str(exc))
+            status = 400
+        else:
+            if report.ok and report.applied:
+                db.session.commit()
+                flash(_("Đã nhập danh sách: %(c)d tạo mới, %(u)d cập nhật, %(n)d không đổi.",
+                        c=len(report.created), u=len(report.updated), n=len(report.unchanged)), "success")
+            else:
+                db.session.rollback()
+                if not report.ok:
+                    status = 400
+                    flash(_("Tệp có %(n)d dòng lỗi. Chưa có thay đổi nào được ghi; hãy sửa tệp và nhập lại.",
+                            n=len(report.errors)), "error")
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/roster.html", form=form, report=report), status
+
+
+# --------------------------------------------------------------------------- audit log
+@bp.route("/audit")
+@access("admin")
+def audit_log():
+    action = request.args.get("action", "")
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    actions = db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    return render_template("admin/audit.html", page=page, action=action, actions=actions)

@@ -1,0 +1,125 @@
+"""Command-line interface: `flask --app training ...`."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from training.extensions import db
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(roster_group)
+    app.cli.add_command(api_token_group)
+
+
+def run_migrations() -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=os.path.join(os.path.dirname(__file__), "migrations"))
+
+
+@click.command("setup")
+@with_appcontext
+@click.option("--demo", is_flag=True, help="Also load the demo city, wards, positions and accounts.")
+def setup_command(demo: bool) -> None:
+    """Create or upgrade the database and seed the competency framework (idempotent)."""
+    from training.services.competencies import seed_core_competencies
+
+    run_migrations()
+    seed_core_competencies()
+    db.session.commit()
+    click.echo("Cơ sở dữ liệu đã sẵn sàng (database ready).")
+    for hook in current_app.extensions.get("setup_hooks", []):
+        hook(demo=demo)
+        db.session.commit()
+    if not demo:
+        return
+    from training.services.demo import load_demo
+
+    result = load_demo(current_app.config.get("DEMO_PASSWORD"))
+    db.session.commit()
+    for hook in current_app.extensions.get("demo_hooks", []):
+        hook()
+        db.session.commit()
+    click.echo(f"Dữ liệu mẫu: Thành phố Hồ Chí Minh, 10 phường, {result.officials} cán bộ, công chức.")
+    click.echo("Tài khoản mẫu (demo accounts):")
+    for email, roles in result.accounts:
+        click.echo(f"  {email:<26} {roles}")
+    if result.created_accounts:
+        click.echo(f"Mật khẩu (password): {result.password}")
+    else:
+        click.echo("Các tài khoản mẫu đã có từ trước; mật khẩu không thay đổi (accounts existed; passwords unchanged).")
+
+
+roster_group = AppGroup("roster", help="Import officials from a roster file.")
+
+
+@roster_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only check the file and report; change nothing.")
+@click.option("--passwords-out", type=click.Path(dir_okay=False, writable=True),
+              help="Write email,temporary_password of new accounts to this CSV file.")
+def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
+    """Upsert officials from FILE (CSV or XLSX; header full_name,email,unit_code,position_code,roles)."""
+    from training.services.roster import RosterFileError, import_roster
+
+    with open(file, "rb") as handle:
+        data = handle.read()
+    try:
+        report = import_roster(data, os.path.basename(file), dry_run=dry_run)
+    except RosterFileError as exc:
+        db.session.rollback()
+        click.echo(f"Lỗi: {exc}", err=True)
+        sys.exit(1)
+    if not report.ok:
+        db.session.rollback()
+        for error in report.errors:
+            click.echo(f"Dòng {error.line}: {error.message}", err=True)
+        click.echo(f"{len(report.errors)} dòng lỗi; không có thay đổi nào được ghi.", err=True)
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Kiểm tra xong (dry run): sẽ tạo {len(report.created)}, cập nhật {len(report.updated)}, "
+                   f"không đổi {len(report.unchanged)}. Chưa ghi gì.")
+        return
+    db.session.commit()
+    click.echo(f"Đã nhập: tạo {len(report.created)}, cập nhật {len(report.updated)}, "
+               f"không đổi {len(report.unchanged)}.")
+    if report.passwords:
+        if passwords_out:
+            import csv
+
+            with open(passwords_out, "w", newline="", encoding="utf-8-sig") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["email", "temporary_password"])
+                writer.writerows(sorted(report.passwords.items()))
+            click.echo(f"Mật khẩu tạm thời của tài khoản mới: {passwords_out}")
+        else:
+            click.echo("Tài khoản mới có mật khẩu tạm thời; dùng --passwords-out FILE để lưu, "
+                       "hoặc đặt lại mật khẩu trong trang quản trị.")
+
+
+api_token_group = AppGroup("api-token", help="Bearer tokens for the API.")
+
+
+@api_token_group.command("create")
+@click.option("--user", "email", required=True, help="Email of the account the token acts as.")
+@click.option("--days", default=None, type=click.IntRange(1, 3650), help="Days until the token expires.")
+def api_token_create(email: str, days: int | None) -> None:
+    """Print a new bearer token for USER."""
+    from training.services.users import create_api_token, get_user_by_email
+
+    user = get_user_by_email(email)
+    if user is None or not user.active:
+        click.echo(f"Lỗi: không có tài khoản đang hoạt động với email {email}.", err=True)
+        sys.exit(1)
+    token, row = create_api_token(user, days=days or current_app.config["API_TOKEN_DAYS"])
+    db.session.commit()
+    click.echo(token)
+    click.echo(f"expires_at: {row.expires_at.isoformat()}", err=True)

@@ -1,0 +1,19 @@
+"""Core models: org units, positions, competencies, officials, tokens, audit log."""
+from training.models.audit import AuditEntry
+from training.models.competency import Competency, CompetencyRecord, position_competencies
+from training.models.org import OrgUnit, Position, UNIT_TYPES
+from training.models.user import ROLES, ApiToken, User, UserRole
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Competency",
+    "CompetencyRecord",
+    "OrgUnit",
+    "Position",
+    "ROLES",
+    "UNIT_TYPES",
+    "User",
+    "UserRole",
+    "position_competencies",
+]

@@ -1,0 +1,1 @@
+"""Core services: plain functions with explicit arguments. They flush; callers commit."""

@@ -1,0 +1,31 @@
+"""Finding officials: search with or without diacritics, filters, HR scope, Vietnamese order."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from training.models import OrgUnit, User, UserRole
+from training.vntext import fold
+
+
+def officials_query(*, scope: OrgUnit | None, unit: OrgUnit | None = None, q: str = "",
+                    role: str | None = None, active: bool | None = None, position_id: int | None = None):
+    """Select of officials within `scope` (None: everyone), filtered, in Vietnamese name order.
+
+    `unit` limits to that unit's subtree. `q` matches name (accents optional) or email.
+    """
+    stmt = sa.select(User).order_by(User.sort_key, User.id)
+    for root in (scope, unit):
+        if root is not None:
+            stmt = stmt.where(User.unit_id.in_(
+                sa.select(OrgUnit.id).where(OrgUnit.path.startswith(root.path, autoescape=True))))
+    if q:
+        needle = fold(q)
+        stmt = stmt.where(sa.or_(User.search_name.contains(needle, autoescape=True),
+                                 User.email.contains(q.lower(), autoescape=True)))
+    if role:
+        stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
+    if active is not None:
+        stmt = stmt.where(User.active.is_(active))
+    if position_id:
+        stmt = stmt.where(User.position_id == position_id)
+    return stmt
