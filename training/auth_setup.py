@@ -27,6 +27,11 @@ def init_app(app) -> None:
 
     @app.before_request
     def bearer_token():
+        # Request-scoped values live in `g`; start clean even when an app context outlives a
+        # request (tests, jobs that serve several requests in one context).
+        g.pop("api_user", None)
+        g.pop("bearer_given", None)
+        g.pop("_flask_babel", None)
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             from training.services.users import user_for_token

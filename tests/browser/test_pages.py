@@ -1,0 +1,57 @@
+"""The pages that matter, in a real browser on a 360 px phone: usable, reflowing, accessible."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_login_by_keyboard_on_a_phone(live_server, phone, make_user, org, check_accessibility):
+    make_user("lan@example.vn", "Trần Thị Lan", unit=org["ward_a"], position=org["position"])
+    phone.goto(f"{live_server}/auth/login")
+    assert phone.locator("h1").inner_text() == "Đăng nhập"
+    assert _no_horizontal_scroll(phone)
+    assert check_accessibility(phone) == []
+    # The first Tab reaches the skip link, and it becomes visible.
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.className") == "skip-link"
+    phone.get_by_label("Email").fill("lan@example.vn")
+    phone.get_by_label("Mật khẩu").fill("Mat-khau-2025")
+    phone.get_by_label("Mật khẩu").press("Enter")
+    phone.wait_for_url(f"{live_server}/")
+    assert "Xin chào, Trần Thị Lan" in phone.locator("h1").inner_text()
+    assert _no_horizontal_scroll(phone)
+    assert check_accessibility(phone) == []
+
+
+def test_wrong_password_message_is_announced(live_server, phone, make_user):
+    make_user("lan@example.vn")
+    phone.goto(f"{live_server}/auth/login")
+    phone.get_by_label("Email").fill("lan@example.vn")
+    phone.get_by_label("Mật khẩu").fill("sai-mat-khau")
+    phone.get_by_role("button", name="Đăng nhập").click()
+    alert = phone.get_by_role("alert")
+    assert "Email hoặc mật khẩu không đúng." in alert.inner_text()
+
+
+def test_admin_officials_list_on_a_phone(live_server, phone, make_user, org, check_accessibility):
+    make_user("admin@example.vn", "Quản Trị", roles=("admin",), unit=org["city"])
+    for name in ("Nguyễn Thị Hồng Nhung", "Lê Văn Đức", "Phạm Minh Châu"):
+        make_user(None, name, unit=org["ward_a"], position=org["position"])
+    phone.goto(f"{live_server}/auth/login?next=/admin/users")
+    phone.get_by_label("Email").fill("admin@example.vn")
+    phone.get_by_label("Mật khẩu").fill("Mat-khau-2025")
+    phone.get_by_role("button", name="Đăng nhập").click()
+    phone.wait_for_url("**/admin/users")
+    phone.get_by_label("Họ tên hoặc email").fill("nhung")
+    phone.get_by_role("button", name="Lọc").click()
+    rows = phone.locator("tbody tr")
+    assert rows.count() == 1 and "Nguyễn Thị Hồng Nhung" in rows.first.inner_text()
+    assert _no_horizontal_scroll(phone)
+    assert check_accessibility(phone) == []
+    phone.goto(f"{live_server}/admin/roster")
+    assert check_accessibility(phone) == []
+    phone.goto(f"{live_server}/lang/en?next=/admin/users")
+    assert phone.locator("html").get_attribute("lang") == "en"
