@@ -75,11 +75,13 @@ def create_app(config=None) -> Flask:
     from training.admin import bp as admin_bp
     from training.api import bp as api_bp
     from training.auth import bp as auth_bp
+    from training.hr import bp as hr_bp
     from training.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(hr_bp)
     app.register_blueprint(api_bp)
 
     from training.cli import register_cli
