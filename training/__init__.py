@@ -84,6 +84,11 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(hr_bp)
     app.register_blueprint(api_bp)
 
+    # Domain packages, imported only here so that dependencies point one way.
+    import courses
+
+    courses.init_app(app)
+
     from training.cli import register_cli
 
     register_cli(app)

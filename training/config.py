@@ -26,7 +26,23 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     API_TOKEN_DAYS = 30
     PER_PAGE = 25
+    COURSE_CONTENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "courses",
+                                      "content")
     REDIS_URL: str | None = None
+    # Reminders (nhắc việc): days before the due date for the early reminder.
+    REMINDER_DAYS_BEFORE = 3
+    # Outgoing e-mail through SMTP; without MAIL_SERVER, e-mails wait in the outbox.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_DEFAULT_SENDER = "Công Chức Số <no-reply@congchucso.local>"
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_TIMEOUT_S = 10
+    # Base URL used in e-mails (links back to the site), e.g. https://congchucso.example.gov.vn
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     DEMO_PASSWORD: str | None = None
     TESTING = False
     DEBUG = False
@@ -62,17 +78,26 @@ CONFIGS = {
 # Environment variables that override any config class.
 ENV_SETTINGS = (
     "SECRET_KEY",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "PUBLIC_BASE_URL",
     "REDIS_URL",
     "RATELIMIT_STORAGE_URI",
     "DEMO_PASSWORD",
-    "MAIL_SERVER",
     "SERVER_NAME",
 )
+INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE")
+BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL")
 
 
 def env_overrides() -> dict:
     """Settings taken from the process environment."""
     values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
+    values.update({name: int(os.environ[name]) for name in INT_ENV_SETTINGS if os.environ.get(name)})
+    values.update({name: os.environ[name].lower() in ("1", "true", "yes", "on")
+                   for name in BOOL_ENV_SETTINGS if os.environ.get(name)})
     if os.environ.get("DATABASE_URL"):
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     return values

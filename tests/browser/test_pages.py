@@ -55,3 +55,33 @@ def test_admin_officials_list_on_a_phone(live_server, phone, make_user, org, che
     assert check_accessibility(phone) == []
     phone.goto(f"{live_server}/lang/en?next=/admin/users")
     assert phone.locator("html").get_attribute("lang") == "en"
+
+
+def test_learner_follows_an_assigned_course_on_a_phone(live_server, phone, make_user, org, check_accessibility):
+    from datetime import timedelta
+
+    from courses.assignments import today_in_vietnam
+    from courses.models import Assignment
+    from training.extensions import db
+    from tests.courses.helpers import make_course
+
+    make_user("lan@example.vn", "Trần Thị Lan", unit=org["dept_a"], position=org["position"])
+    course = make_course(lessons=2)
+    db.session.add(Assignment(course=course, unit=org["ward_a"], due_on=today_in_vietnam() + timedelta(days=5)))
+    db.session.commit()
+    phone.goto(f"{live_server}/auth/login?next=/courses/")
+    phone.get_by_label("Email").fill("lan@example.vn")
+    phone.get_by_label("Mật khẩu").fill("Mat-khau-2025")
+    phone.get_by_role("button", name="Đăng nhập").click()
+    phone.wait_for_url("**/courses/")
+    assert check_accessibility(phone) == []
+    phone.get_by_role("link", name="Chữ ký số cơ bản").click()
+    phone.get_by_role("link", name="Bắt đầu học").click()
+    assert phone.locator("h1").inner_text() == "Bài 1"
+    assert _no_horizontal_scroll(phone)
+    assert check_accessibility(phone) == []
+    phone.get_by_role("button", name="Đánh dấu đã học xong và sang bài tiếp").click()
+    assert phone.locator("h1").inner_text() == "Bài 2"
+    phone.get_by_role("button", name="Đánh dấu đã học xong").click()
+    assert "Chúc mừng! Bạn đã hoàn thành khóa học" in phone.get_by_role("status").first.inner_text()
+    assert "Tiến độ: 2/2 bài" in phone.content()

@@ -11,18 +11,37 @@ ROLES = ("anonymous", "learner", "trainer", "hr", "admin")
 
 @pytest.fixture
 def people(org, make_user):
+    from datetime import date
+
+    from courses.models import Assignment, Notification
+    from tests.courses.helpers import make_course
+
     users = {}
     for role in ROLES[1:]:
         users[role] = make_user(f"{role}@example.vn", roles=(role,), unit=org["ward_a"], position=org["position"])
+        db.session.add(Notification(user_id=users[role].id, title="Nhắc việc", link="/courses/"))
+    course = make_course()
+    db.session.add(Assignment(course=course, unit=org["ward_a"], due_on=date(2099, 1, 1)))
+    db.session.commit()
     return users
 
 
-def _sample_args(rule):
+def _sample_args(rule, user):
+    from courses.models import Assignment, Course, Lesson, Notification
+
     values = {
         "unit_id": lambda: db.session.scalar(sa.select(OrgUnit.id)),
         "position_id": lambda: db.session.scalar(sa.select(Position.id)),
         "user_id": lambda: db.session.scalar(sa.select(User.id)),
         "competency_id": lambda: db.session.scalar(sa.select(Competency.id)),
+        "course_id": lambda: db.session.scalar(sa.select(Course.id)),
+        "lesson_id": lambda: db.session.scalar(sa.select(Lesson.id).order_by(Lesson.position)),
+        "assignment_id": lambda: db.session.scalar(sa.select(Assignment.id)),
+        "notification_id": lambda: db.session.scalar(
+            sa.select(Notification.id).where(Notification.user_id == (user.id if user else -1)))
+            or db.session.scalar(sa.select(Notification.id)),
+        "slug": lambda: db.session.scalar(sa.select(Course.slug)),
+        "lesson_slug": lambda: db.session.scalar(sa.select(Lesson.slug).order_by(Lesson.position)),
         "code": lambda: "vi",
     }
     args = {}
@@ -54,7 +73,7 @@ def test_role_route_walk(app, people, role):
     for rule in _routes(app):
         view = app.view_functions[rule.endpoint]
         method = "GET" if "GET" in rule.methods else "POST"
-        url = urls.build(rule.endpoint, _sample_args(rule))
+        url = urls.build(rule.endpoint, _sample_args(rule, people.get(role)))
         if rule.endpoint in ("auth.logout",):
             continue  # would end the session for the rest of the walk
         response = client.open(url, method=method)

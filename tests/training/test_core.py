@@ -31,7 +31,7 @@ def test_api_token_by_password_and_use(client, make_user, org):
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"}).get_json()
     assert me["full_name"] == "Trần Thị Lan" and me["unit"] == "HCM-COL"
     assert {c["code"] for c in me["competencies"]} == {"digital_signature", "e_documents", "info_security",
-                                                        "online_services"}
+                                                        "online_services", "ai"}
     assert all(c["state"] == "missing" for c in me["competencies"])
 
 
@@ -154,8 +154,8 @@ def test_position_requires_core_competencies_by_default(client, auth, make_user,
     make_user("admin@example.vn", roles=("admin",))
     auth.login("admin@example.vn")
     form = client.get("/admin/positions/new").get_data(as_text=True)
-    assert form.count("checked") == 4
-    assert len(org["position"].required_competencies) == 4
+    assert form.count("checked") == 5
+    assert len(org["position"].required_competencies) == 5
 
 
 def test_competency_record_validity(app, make_user, org):

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from courses.models import Assignment, Course
 from training import create_app
 from training.extensions import db
 from training.models import Competency, OrgUnit, Position, User
@@ -21,7 +22,7 @@ def test_migrations_from_empty_match_the_models(empty_database_url):
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), db.metadata)
         assert diff == []
         assert {c.code for c in db.session.scalars(sa.select(Competency))} == {
-            "digital_signature", "e_documents", "info_security", "online_services"}
+            "digital_signature", "e_documents", "info_security", "online_services", "ai"}
         db.engine.dispose()
 
 
@@ -39,9 +40,12 @@ def test_setup_demo_is_idempotent(empty_database_url):
                 "positions": db.session.scalar(sa.select(sa.func.count(Position.id))),
                 "users": sorted((u.email, u.password_hash, u.full_name) for u in db.session.scalars(sa.select(User))),
                 "competencies": db.session.scalar(sa.select(sa.func.count(Competency.id))),
+                "courses": sorted(db.session.scalars(sa.select(Course.slug))),
+                "assignments": db.session.scalar(sa.select(sa.func.count(Assignment.id))),
             }
 
     before = snapshot()
+    assert len(before["courses"]) == 5 and before["assignments"] == 2
     second = runner.invoke(args=["setup", "--demo"])
     assert second.exit_code == 0, second.output
     assert "mật khẩu không thay đổi" in second.output

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from training.forms import BaseForm as FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
                      SubmitField, TextAreaField, widgets)

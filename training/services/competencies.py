@@ -39,6 +39,14 @@ CORE_COMPETENCIES = (
                        "điện tử, gỡ các lỗi thường gặp.",
         "validity_months": 24,
     },
+    {
+        "code": "ai",
+        "name_vi": "Ứng dụng trí tuệ nhân tạo an toàn trong công việc",
+        "name_en": "Using AI safely at work",
+        "description": "Dùng chatbot và công cụ AI có kiểm chứng, không đưa dữ liệu mật hay dữ liệu cá nhân "
+                       "vào công cụ công cộng, gắn nhãn nội dung do AI tạo, nhận diện lừa đảo deepfake.",
+        "validity_months": 12,
+    },
 )
 
 

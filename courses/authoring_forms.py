@@ -1,0 +1,85 @@
+"""Forms for trainers writing courses and lessons in the browser."""
+from flask_babel import lazy_gettext as _l
+from training.forms import BaseForm as FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from courses.authoring import SLUG_MAX, SLUG_PATTERN
+
+COURSE_STATUS_LABELS = {
+    "draft": _l("Bản nháp"),
+    "published": _l("Đã xuất bản"),
+}
+LESSON_STATUS_LABELS = {
+    "draft": _l("Bản nháp"),
+    "published": _l("Đã xuất bản"),
+    "archived": _l("Lưu trữ (ẩn với học viên)"),
+}
+SOURCE_LABELS = {
+    "file": _l("Tệp nội dung"),
+    "web": _l("Soạn trên web"),
+}
+
+SLUG_FORMAT = Regexp(SLUG_PATTERN, message=_l("Đường dẫn chỉ gồm chữ thường không dấu (a–z), chữ số và dấu gạch "
+                                              "ngang giữa các từ, ví dụ: chu-ky-so."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class MinutesField(IntegerField):
+    """An integer field whose parse error is in the user's language (WTForms has no Vietnamese)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Thời lượng phải là một số nguyên (phút).")) from exc
+
+
+class ChoiceField(SelectField):
+    """A select whose error for a value outside the list (a tampered form) is in the user's language."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Vui lòng chọn một giá trị trong danh sách.")) from exc
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError(_l("Vui lòng chọn một giá trị trong danh sách.")) from exc
+
+
+class CourseForm(FlaskForm):
+    title = StringField(_l("Tên khóa học"), filters=[_strip],
+                        validators=[DataRequired(_l("Vui lòng nhập tên khóa học.")), Length(max=300)])
+    slug = StringField(_l("Đường dẫn (slug)"), filters=[_strip],
+                       validators=[Optional(), Length(max=SLUG_MAX), SLUG_FORMAT])
+    summary = TextAreaField(_l("Tóm tắt"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
+    intro_md = TextAreaField(_l("Giới thiệu (Markdown)"), validators=[Optional(), Length(max=50_000)],
+                             render_kw={"rows": 8})
+    competency_id = ChoiceField(_l("Năng lực được rèn luyện"), coerce=int)
+    status = ChoiceField(_l("Trạng thái"), choices=list(COURSE_STATUS_LABELS.items()))
+    submit = SubmitField(_l("Lưu"))
+    preview = SubmitField(_l("Xem trước"))
+
+
+class LessonForm(FlaskForm):
+    title = StringField(_l("Tên bài học"), filters=[_strip],
+                        validators=[DataRequired(_l("Vui lòng nhập tên bài học.")), Length(max=300)])
+    slug = StringField(_l("Đường dẫn (slug)"), filters=[_strip],
+                       validators=[Optional(), Length(max=SLUG_MAX), SLUG_FORMAT])
+    estimated_minutes = MinutesField(
+        _l("Thời lượng ước tính (phút)"), default=10,
+        validators=[InputRequired(_l("Vui lòng nhập thời lượng ước tính.")),
+                    NumberRange(min=1, max=240, message=_l("Thời lượng ước tính phải từ 1 đến 240 phút."))])
+    body_md = TextAreaField(_l("Nội dung bài học (Markdown)"), validators=[Optional(), Length(max=200_000)],
+                            render_kw={"rows": 20})
+    status = ChoiceField(_l("Trạng thái"), choices=list(LESSON_STATUS_LABELS.items()), default="draft")
+    submit = SubmitField(_l("Lưu"))
+    preview = SubmitField(_l("Xem trước"))
+

@@ -1,0 +1,165 @@
+"""Courses, lessons, learner progress, assignments, notifications and the e-mail outbox."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.extensions import db
+from training.models import Competency, OrgUnit, Position, User
+from training.models.types import UTCDateTime, utcnow
+
+COURSE_STATUSES = ("draft", "published")
+# Paths under /courses/ that belong to pages, so no course may use them as its slug.
+RESERVED_COURSE_SLUGS = frozenset({"manage", "notifications", "assignments", "new", "resume", "static", "api"})
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    intro_md: Mapped[str] = mapped_column(sa.Text, default="")
+    competency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competencies.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    estimated_minutes: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    # "file": loaded from courses/content and kept in step with it by `courses sync`;
+    # "web": written or edited in the browser, which sync then leaves alone.
+    source: Mapped[str] = mapped_column(sa.String(10), default="web")
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    competency: Mapped[Competency | None] = relationship()
+    lessons: Mapped[list[Lesson]] = relationship(back_populates="course", order_by="Lesson.position",
+                                                 cascade="all, delete-orphan")
+
+    @property
+    def published_lessons(self) -> list[Lesson]:
+        return [lesson for lesson in self.lessons if lesson.status == "published"]
+
+    def __repr__(self) -> str:
+        return f"<Course {self.slug} v{self.version}>"
+
+
+class Lesson(db.Model):
+    __tablename__ = "lessons"
+    __table_args__ = (sa.UniqueConstraint("course_id", "slug", name="uq_lessons_course_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(120))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    position: Mapped[int] = mapped_column(default=0)
+    estimated_minutes: Mapped[int] = mapped_column(default=10)
+    body_md: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")  # sanitised rendering of body_md
+    # "published", "draft", or "archived" (removed from the source file; kept for progress history)
+    status: Mapped[str] = mapped_column(sa.String(20), default="published")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="lessons")
+
+
+class LessonProgress(db.Model):
+    __tablename__ = "lesson_progress"
+    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CourseProgress(db.Model):
+    """Where an official is in a course: the lesson to resume, and when they finished."""
+
+    __tablename__ = "course_progress"
+    __table_args__ = (sa.UniqueConstraint("user_id", "course_id", name="uq_course_progress_user_course"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    last_lesson_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lessons.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    last_lesson: Mapped[Lesson | None] = relationship()
+
+
+class Assignment(db.Model):
+    """A course assigned, with a due date, to one official or to everyone who matches a target.
+
+    Target: `user_id` for one official; otherwise every active official in the `unit_id` subtree,
+    narrowed to `position_id` when set. Membership is evaluated when asked, so officials who join
+    the unit or take the position later are assigned too.
+    """
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"), index=True)
+    due_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    unit: Mapped[OrgUnit | None] = relationship()
+    position: Mapped[Position | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+
+class ReminderLog(db.Model):
+    """One reminder of one kind for one official and assignment: the unique key makes it once only."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (sa.UniqueConstraint("assignment_id", "user_id", "kind", name="uq_reminder_log_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "before", "due", "overdue"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notification(db.Model):
+    """An in-app notification (nhắc việc) for one official."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    link: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxEmail(db.Model):
+    """An e-mail waiting to be sent; kept until the mail server accepts it, with retries."""
+
+    __tablename__ = "outbox_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_email: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
