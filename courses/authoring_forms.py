@@ -1,10 +1,11 @@
 """Forms for trainers writing courses and lessons in the browser."""
 from flask_babel import lazy_gettext as _l
-from training.forms import BaseForm as FlaskForm
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from courses.authoring import SLUG_MAX, SLUG_PATTERN
+from training.forms import BaseForm as FlaskForm
+from training.forms import ChoiceField, strip_filter
 
 COURSE_STATUS_LABELS = {
     "draft": _l("Bản nháp"),
@@ -24,8 +25,6 @@ SLUG_FORMAT = Regexp(SLUG_PATTERN, message=_l("Đường dẫn chỉ gồm chữ
                                               "ngang giữa các từ, ví dụ: chu-ky-so."))
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class MinutesField(IntegerField):
@@ -38,26 +37,12 @@ class MinutesField(IntegerField):
             raise ValueError(_l("Thời lượng phải là một số nguyên (phút).")) from exc
 
 
-class ChoiceField(SelectField):
-    """A select whose error for a value outside the list (a tampered form) is in the user's language."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_l("Vui lòng chọn một giá trị trong danh sách.")) from exc
-
-    def pre_validate(self, form):
-        try:
-            super().pre_validate(form)
-        except ValidationError as exc:
-            raise ValidationError(_l("Vui lòng chọn một giá trị trong danh sách.")) from exc
 
 
 class CourseForm(FlaskForm):
-    title = StringField(_l("Tên khóa học"), filters=[_strip],
+    title = StringField(_l("Tên khóa học"), filters=[strip_filter],
                         validators=[DataRequired(_l("Vui lòng nhập tên khóa học.")), Length(max=300)])
-    slug = StringField(_l("Đường dẫn (slug)"), filters=[_strip],
+    slug = StringField(_l("Đường dẫn (slug)"), filters=[strip_filter],
                        validators=[Optional(), Length(max=SLUG_MAX), SLUG_FORMAT])
     summary = TextAreaField(_l("Tóm tắt"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
     intro_md = TextAreaField(_l("Giới thiệu (Markdown)"), validators=[Optional(), Length(max=50_000)],
@@ -69,9 +54,9 @@ class CourseForm(FlaskForm):
 
 
 class LessonForm(FlaskForm):
-    title = StringField(_l("Tên bài học"), filters=[_strip],
+    title = StringField(_l("Tên bài học"), filters=[strip_filter],
                         validators=[DataRequired(_l("Vui lòng nhập tên bài học.")), Length(max=300)])
-    slug = StringField(_l("Đường dẫn (slug)"), filters=[_strip],
+    slug = StringField(_l("Đường dẫn (slug)"), filters=[strip_filter],
                        validators=[Optional(), Length(max=SLUG_MAX), SLUG_FORMAT])
     estimated_minutes = MinutesField(
         _l("Thời lượng ước tính (phút)"), default=10,

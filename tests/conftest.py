@@ -48,6 +48,8 @@ def app(database_url):
         db.session.rollback()
         db.session.remove()
         with db.engine.begin() as conn:
+            # questions and question_versions point at each other: break the cycle first.
+            conn.execute(sa.text("UPDATE questions SET current_version_id = NULL"))
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()

@@ -86,8 +86,13 @@ def create_app(config=None) -> Flask:
 
     # Domain packages, imported only here so that dependencies point one way.
     import courses
+    import quizzes
+
+    import certificates
 
     courses.init_app(app)
+    quizzes.init_app(app)
+    certificates.init_app(app)
 
     from training.cli import register_cli
 

@@ -32,6 +32,7 @@ def init_app(app) -> None:
         g.pop("api_user", None)
         g.pop("bearer_given", None)
         g.pop("_flask_babel", None)
+        g.pop("_login_user", None)
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             from training.services.users import user_for_token

@@ -26,6 +26,8 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     API_TOKEN_DAYS = 30
     PER_PAGE = 25
+    # Answer saving: far above what a person does (one save per change), low enough to stop a script.
+    ANSWER_SAVE_RATE_LIMIT = "240 per minute"
     COURSE_CONTENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "courses",
                                       "content")
     REDIS_URL: str | None = None
@@ -41,6 +43,15 @@ class Config:
     MAIL_DEFAULT_SENDER = "Công Chức Số <no-reply@congchucso.local>"
     MAIL_MAX_ATTEMPTS = 8
     MAIL_TIMEOUT_S = 10
+    # Certificates: the issuing organisation and its signing identity (PKCS#12). Without
+    # CERT_P12_PATH a development identity is made in the instance folder, clearly labelled.
+    CERT_P12_PATH: str | None = None
+    CERT_P12_PASSPHRASE: str | None = None
+    CERT_ISSUER_PARENT = "ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH"
+    CERT_ISSUER_NAME = "SỞ NỘI VỤ"
+    CERT_PLACE = "Thành phố Hồ Chí Minh"
+    CERT_SIGNER_TITLE = "GIÁM ĐỐC"
+    CERT_SIGNER_NAME = "(Bản thử nghiệm — chưa cấu hình người ký)"
     # Base URL used in e-mails (links back to the site), e.g. https://congchucso.example.gov.vn
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     DEMO_PASSWORD: str | None = None
@@ -83,6 +94,13 @@ ENV_SETTINGS = (
     "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER",
     "PUBLIC_BASE_URL",
+    "CERT_P12_PATH",
+    "CERT_P12_PASSPHRASE",
+    "CERT_ISSUER_PARENT",
+    "CERT_ISSUER_NAME",
+    "CERT_PLACE",
+    "CERT_SIGNER_TITLE",
+    "CERT_SIGNER_NAME",
     "REDIS_URL",
     "RATELIMIT_STORAGE_URI",
     "DEMO_PASSWORD",

@@ -6,7 +6,10 @@ translated here for the default language; English keeps WTForms' originals.
 from __future__ import annotations
 
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import ValidationError
 
 WTFORMS_VI = {
     "This field is required.": "Trường này là bắt buộc.",
@@ -58,3 +61,31 @@ class BaseForm(FlaskForm):
             if str(get_locale()) == "vi":
                 return _VietnameseWTForms()
             return super().get_translations(form)
+
+
+def strip_filter(value):
+    """A WTForms filter: surrounding spaces typed by mistake are not part of the value."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class ChoiceMessages:
+    """Mixin for choice fields: the error for a missing value or one outside the list (a tampered
+    form) is in the user's language."""
+
+    message = _l("Vui lòng chọn một giá trị trong danh sách.")
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.message) from exc
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError(self.message) from exc
+
+
+class ChoiceField(ChoiceMessages, SelectField):
+    """A select with its messages in the user's language."""

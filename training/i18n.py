@@ -41,8 +41,19 @@ def moment(value) -> str:
     return format_datetime(value, DATETIME_FORMATS.get(str(get_locale()), "HH:mm dd/MM/yyyy"))
 
 
+def isoday(value: str) -> str:
+    """`day` for an ISO 8601 string kept in JSON snapshots."""
+    from datetime import datetime
+
+    try:
+        return day(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return value or "—"
+
+
 def init_app(app) -> None:
     app.add_template_filter(day, "day")
+    app.add_template_filter(isoday, "isoday")
     app.add_template_filter(moment, "moment")
     @app.context_processor
     def inject_locale():

@@ -85,3 +85,44 @@ def test_learner_follows_an_assigned_course_on_a_phone(live_server, phone, make_
     phone.get_by_role("button", name="Đánh dấu đã học xong").click()
     assert "Chúc mừng! Bạn đã hoàn thành khóa học" in phone.get_by_role("status").first.inner_text()
     assert "Tiến độ: 2/2 bài" in phone.content()
+
+
+def test_quiz_answers_survive_a_closed_tab_and_a_dropped_connection(live_server, browser, make_user, org,
+                                                                    check_accessibility):
+    import sqlalchemy as sa
+
+    from quizzes.models import AttemptSlot
+    from training.extensions import db
+    from tests.quizzes.helpers import make_quiz
+
+    make_user("lan@example.vn", "Trần Thị Lan", unit=org["dept_a"], position=org["position"])
+    quiz = make_quiz(questions=4, draw=4, questions_per_page=4, shuffle_options=False)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{live_server}/auth/login?next=/quizzes/{quiz.id}")
+    page.get_by_label("Email").fill("lan@example.vn")
+    page.get_by_label("Mật khẩu").fill("Mat-khau-2025")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    page.wait_for_url("**/quizzes/attempts/*")
+    assert check_accessibility(page) == []
+    # Answer question 1: the script saves it at once.
+    first = page.locator("#slot-1")
+    first.locator("input[type=radio]").first.check()
+    first.locator(".save-state").filter(has_text="Đã lưu lúc").wait_for()
+    attempt_url = page.url
+    page.close()  # the tab is closed halfway
+    page = context.new_page()
+    page.goto(attempt_url)
+    assert page.locator("#slot-1 input[type=radio]").first.is_checked()
+    # The connection drops: the answer waits in the browser and the page says so.
+    context.set_offline(True)
+    page.locator("#slot-2 input[type=radio]").first.check()
+    page.locator("#slot-2 .save-state").filter(has_text="Chưa gửi được").wait_for()
+    assert db.session.scalar(sa.select(AttemptSlot.response).where(AttemptSlot.slot == 2)) is None
+    context.set_offline(False)
+    page.locator("#slot-2 .save-state").filter(has_text="Đã lưu lúc").wait_for(timeout=40000)
+    db.session.expire_all()
+    saved = dict(db.session.execute(sa.select(AttemptSlot.slot, AttemptSlot.response)).all())
+    assert saved[1] == "o1" and saved[2] == "o1"
+    context.close()

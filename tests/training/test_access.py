@@ -23,11 +23,15 @@ def people(org, make_user):
     course = make_course()
     db.session.add(Assignment(course=course, unit=org["ward_a"], due_on=date(2099, 1, 1)))
     db.session.commit()
+    from tests.quizzes.helpers import make_quiz
+
+    make_quiz()
     return users
 
 
 def _sample_args(rule, user):
     from courses.models import Assignment, Course, Lesson, Notification
+    from quizzes.models import Attempt, Question, QuestionCategory, Quiz, QuizRule
 
     values = {
         "unit_id": lambda: db.session.scalar(sa.select(OrgUnit.id)),
@@ -42,7 +46,16 @@ def _sample_args(rule, user):
             or db.session.scalar(sa.select(Notification.id)),
         "slug": lambda: db.session.scalar(sa.select(Course.slug)),
         "lesson_slug": lambda: db.session.scalar(sa.select(Lesson.slug).order_by(Lesson.position)),
+        "category_id": lambda: db.session.scalar(sa.select(QuestionCategory.id)),
+        "question_id": lambda: db.session.scalar(sa.select(Question.id)),
+        "quiz_id": lambda: db.session.scalar(sa.select(Quiz.id)),
+        "attempt_id": lambda: db.session.scalar(sa.select(Attempt.id).where(Attempt.user_id == (user.id if user else -1)))
+            or 10**6,
+        "slot": lambda: 1,
+        "rule_id": lambda: db.session.scalar(sa.select(QuizRule.id)),
+        "serial": lambda: "CCS-2026-AAAA-BBBB-CCCC",
         "code": lambda: "vi",
+        "unit_code": lambda: db.session.scalar(sa.select(OrgUnit.code).order_by(OrgUnit.id)),
     }
     args = {}
     for name in rule.arguments:
@@ -72,7 +85,7 @@ def test_role_route_walk(app, people, role):
     urls = app.url_map.bind("localhost")
     for rule in _routes(app):
         view = app.view_functions[rule.endpoint]
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = next(m for m in ("GET", "POST", "PUT", "DELETE") if m in rule.methods)
         url = urls.build(rule.endpoint, _sample_args(rule, people.get(role)))
         if rule.endpoint in ("auth.logout",):
             continue  # would end the session for the rest of the walk
@@ -91,7 +104,9 @@ def test_role_route_walk(app, people, role):
             continue
         allowed = view.access == SIGNED_IN or role in view.access
         if allowed:
-            assert status in (200, 302, 400), (role, url, status)
+            # 404: a resource of someone else (an attempt, a certificate) or none at that id;
+            # 201/409/422: API writes with an empty body or a state that refuses them.
+            assert status in (200, 201, 302, 400, 404, 409, 422), (role, url, status)
         else:
             assert status == 403, (role, url, status)
     assert checked > 10

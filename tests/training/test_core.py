@@ -1,6 +1,4 @@
 """Health check, API tokens, language switch, Vietnamese order and search."""
-import json
-
 import sqlalchemy as sa
 
 from training import create_app

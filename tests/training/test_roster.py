@@ -68,7 +68,7 @@ def test_each_bad_row_is_reported_and_nothing_lands(runner, org, roster_file, ro
     text = GOOD + row + "\n"
     result = runner.invoke(args=["roster", "import", roster_file(text)])
     assert result.exit_code == 1
-    assert f"Dòng 5: " in result.output
+    assert "Dòng 5: " in result.output
     assert reason in result.output
     assert "không có thay đổi nào được ghi" in result.output
     assert users_by_email() == {}

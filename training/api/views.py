@@ -22,7 +22,8 @@ def check_auth_mode():
         if g.get("api_user") is None:
             return json_error(401, _("Mã truy cập không hợp lệ hoặc đã hết hạn."), "invalid_token")
         return None
-    if request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated
+            and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
     return None
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 
-from training.hr import views  # noqa: E402,F401
+from training.hr import export_views, views  # noqa: E402,F401

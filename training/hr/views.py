@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request
+from flask import abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from training.access import access
 from training.extensions import db
@@ -12,7 +13,7 @@ from training.hr import bp
 from training.models import OrgUnit, Position, User
 from training.services.org import get_unit_by_code, scope_root, units_in_scope, user_in_scope
 from training.services.people import officials_query
-from training.services.standing import competency_standing
+from training.services.qualification import is_digitally_capable
 from training.vntext import nfc
 
 
@@ -53,4 +54,15 @@ def official(user_id: int):
     person = db.get_or_404(User, user_id)
     if not user_in_scope(current_user, person):
         abort(404)  # outside my scope it does not exist for me
-    return render_template("hr/official.html", person=person, standing=competency_standing(person))
+    from training.hr.dashboard import official_standing
+
+    # Sections other packages contribute (assignments, attempts, certificates): training never imports them.
+    sections = []
+    for provider in current_app.extensions.get("official_sections", []):
+        for title, template, context in provider(person):
+            sections.append((title, Markup(render_template(template, **context))))
+    return render_template("hr/official.html", person=person, standing=official_standing(person),
+                           qualified=is_digitally_capable(person), sections=sections)
+
+
+from training.hr import dashboard_views  # noqa: E402,F401  (the dashboard routes live on this blueprint)

@@ -45,7 +45,11 @@ class CompetencyRecord(db.Model):
     """Evidence that an official holds a competency, from achieved_at until expires_at."""
 
     __tablename__ = "competency_records"
-    __table_args__ = (sa.Index("ix_competency_records_user_comp", "user_id", "competency_id", "expires_at"),)
+    __table_args__ = (
+        sa.Index("ix_competency_records_user_comp", "user_id", "competency_id", "expires_at"),
+        # Holders and expiring records per competency, for the HR dashboard (0006_hr_indexes).
+        sa.Index("ix_competency_records_comp_expires", "competency_id", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

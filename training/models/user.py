@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     """An official (công chức) with a login."""
 
     __tablename__ = "users"
+    # The HR dashboard counts active officials per unit (migration 0006_hr_indexes).
+    __table_args__ = (sa.Index("ix_users_unit_active", "unit_id", "active"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

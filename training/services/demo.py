@@ -61,7 +61,7 @@ DEMO_ACCOUNTS = (
     ("hr.ward@demo.example", "Nguyễn Thị Ngọc Hân", ("hr",), "HCM-CAUONGLANH", "CV-TCNS"),
     ("learner@demo.example", "Trần Văn Minh", ("learner",), "HCM-CAUONGLANH-VP", "CV-VP"),
 )
-OFFICIALS_PER_WARD = 4
+OFFICIALS_PER_WARD = 8
 
 
 @dataclass
@@ -116,6 +116,8 @@ def load_demo(password: str | None) -> DemoResult:
     rng = random.Random(20250701)
     staff_positions = [code for code, _, _ in POSITIONS if code not in ("LD-UBND", "CV-TCNS")]
     count = 0
+    shared_hash = None
+    created = []
     for ward_index, (ward_code, _) in enumerate(WARDS):
         for n in range(OFFICIALS_PER_WARD):
             name = random_name(rng)
@@ -124,12 +126,47 @@ def load_demo(password: str | None) -> DemoResult:
             email = f"canbo{ward_index + 1:02d}{n + 1:02d}@demo.example"
             count += 1
             if get_user_by_email(email) is None:
-                create_user(email, name, password=password, roles=("learner",),
-                            unit=get_unit_by_code(f"{ward_code}-{dept_code}"),
-                            position=positions[position_code], must_change_password=False)
+                official = create_user(email, name, password=None, roles=("learner",),
+                                       unit=get_unit_by_code(f"{ward_code}-{dept_code}"),
+                                       position=positions[position_code], must_change_password=False)
+                if password:
+                    if shared_hash is None:  # one hash for all demo officials keeps setup fast
+                        official.set_password(password)
+                        shared_hash = official.password_hash
+                    official.password_hash = shared_hash
+                created.append((ward_index, official))
     result.officials = count
     db.session.flush()
+    _demo_records(created)
     return result
+
+
+def _demo_records(created) -> None:
+    """Competency records for the demo officials, with shares that differ by ward and competency,
+    achieved over the last two years (some already expired), so HR's heat map tells a story."""
+    from datetime import datetime, timedelta, timezone
+
+    from training.models import CompetencyRecord
+    from training.services.competencies import all_competencies
+
+    if not created:
+        return
+    rng = random.Random(3321)
+    now = datetime.now(timezone.utc)
+    competencies = all_competencies()
+    for ward_index, official in created:
+        for index, competency in enumerate(competencies):
+            # Wards further down the cluster list are behind; AI is the newest and least held.
+            share = 0.97 - 0.045 * ward_index - (0.25 if competency.code == "ai" else 0.04 * index)
+            if rng.random() > max(0.1, share):
+                continue
+            achieved = now - timedelta(days=rng.randint(20, 700))
+            months = competency.validity_months
+            expires = achieved + timedelta(days=round(months * 30.44))
+            db.session.add(CompetencyRecord(user_id=official.id, competency_id=competency.id, achieved_at=achieved,
+                                            expires_at=expires, score=round(rng.uniform(72, 100), 1),
+                                            source="demo"))
+    db.session.flush()
 
 
 def demo_user_count() -> int:

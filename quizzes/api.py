@@ -1,0 +1,112 @@
+"""The attempt API (DESIGN.md): the quiz page's autosave, offline clients and load tests use it."""
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from quizzes import api_bp
+from quizzes.attempts import (AttemptError, attempts_left, quizzes_open_to, save_answer, start_or_resume,
+                              submit_attempt, touch_deadline)
+from quizzes.models import Attempt, Quiz
+from quizzes.presenting import attempt_payload
+from training.access import access, rate_key
+from training.api.views import check_auth_mode
+from training.errors import json_error
+from training.extensions import csrf, db, limiter
+
+csrf.exempt(api_bp)
+api_bp.before_request(check_auth_mode)
+
+
+def me():
+    return g.get("api_user") or current_user
+
+
+def _error(exc: AttemptError):
+    db.session.rollback()
+    return json_error(exc.status, str(exc), exc.code)
+
+
+def _my_attempt(attempt_id: int) -> Attempt | None:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != me().id:
+        return None  # another learner's attempt does not exist for me
+    return attempt
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+@api_bp.route("/quizzes")
+@access()
+def list_quizzes():
+    user = me()
+    return jsonify([
+        {"id": quiz.id, "title": quiz.title, "competency": quiz.competency.code if quiz.competency else None,
+         "opens_at": _iso(quiz.opens_at), "closes_at": _iso(quiz.closes_at), "time_limit_s": quiz.time_limit_s,
+         "attempts_left": attempts_left(quiz, user)}
+        for quiz in quizzes_open_to(user)
+    ])
+
+
+@api_bp.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
+@access()
+@limiter.limit("30 per minute", key_func=rate_key)
+def start_attempt(quiz_id: int):
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or quiz.status != "published":
+        return json_error(404, _("Không có bài kiểm tra này."))
+    try:
+        attempt, created = start_or_resume(quiz, me())
+    except AttemptError as exc:
+        return _error(exc)
+    db.session.commit()
+    return jsonify(attempt_payload(attempt)), 201 if created else 200
+
+
+@api_bp.route("/attempts/<int:attempt_id>")
+@access()
+def get_attempt(attempt_id: int):
+    attempt = _my_attempt(attempt_id)
+    if attempt is None:
+        return json_error(404)
+    touch_deadline(attempt)
+    db.session.commit()
+    payload = attempt_payload(attempt)
+    if attempt.state == "finished":
+        payload.update({"score": attempt.score, "max_score": attempt.max_score, "passed": attempt.passed})
+    return jsonify(payload)
+
+
+@api_bp.route("/attempts/<int:attempt_id>/answers/<int:slot>", methods=["PUT"])
+@access()
+@limiter.limit(lambda: current_app.config["ANSWER_SAVE_RATE_LIMIT"], key_func=rate_key)
+def put_answer(attempt_id: int, slot: int):
+    attempt = _my_attempt(attempt_id)
+    if attempt is None:
+        return json_error(404)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "response" not in body:
+        return json_error(422, _("Cần gửi JSON dạng {\"response\": ...}."), "invalid")
+    try:
+        saved = save_answer(attempt, slot, body["response"])
+    except AttemptError as exc:
+        return _error(exc)
+    db.session.commit()  # a 200 means the answer is in the database
+    return jsonify({"slot": saved.slot, "saved_at": saved.saved_at.isoformat()})
+
+
+@api_bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@access()
+@limiter.limit("30 per minute", key_func=rate_key)
+def submit(attempt_id: int):
+    attempt = _my_attempt(attempt_id)
+    if attempt is None:
+        return json_error(404)
+    result = submit_attempt(attempt)
+    db.session.commit()
+    return jsonify({"state": "finished", "score": result.score, "max_score": result.max_score,
+                    "passed": result.passed, "percent": result.percent})
+

@@ -1,0 +1,337 @@
+"""Attempts: start or resume, autosave, submit once, grade, enforce the time limit, renew competency.
+
+An attempt is a snapshot: the question versions and option orders drawn when it starts are stored
+in its slots, so a reload, a restart or a later edit of the bank never changes what was asked.
+"""
+from __future__ import annotations
+
+import calendar
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
+from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
+from quizzes.qtypes import get_type
+from training.extensions import db
+from training.models import CompetencyRecord, User
+
+
+class AttemptError(Exception):
+    """A request about an attempt that cannot be honoured. `status` is the HTTP status it maps to."""
+
+    def __init__(self, message: str, status: int = 409, code: str = "conflict"):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year = moment.year + month // 12
+    month = month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+# --------------------------------------------------------------------------- availability
+def is_open(quiz: Quiz, now: datetime) -> bool:
+    return (quiz.status == "published" and (quiz.opens_at is None or quiz.opens_at <= now)
+            and (quiz.closes_at is None or now < quiz.closes_at))
+
+
+def finished_attempts(quiz: Quiz, user: User) -> list[Attempt]:
+    return list(db.session.scalars(sa.select(Attempt).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state == "finished")
+        .order_by(Attempt.number)))
+
+
+def attempt_count(quiz: Quiz, user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)) or 0
+
+
+def attempts_left(quiz: Quiz, user: User) -> int | None:
+    """None means unlimited."""
+    if not quiz.max_attempts:
+        return None
+    return max(0, quiz.max_attempts - attempt_count(quiz, user))
+
+
+def in_progress_attempt(quiz: Quiz, user: User) -> Attempt | None:
+    return db.session.scalar(sa.select(Attempt).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state == "in_progress"))
+
+
+def quizzes_open_to(user: User, now: datetime | None = None) -> list[Quiz]:
+    now = now or now_utc()
+    quizzes = db.session.scalars(sa.select(Quiz).where(Quiz.status == "published").order_by(Quiz.title))
+    return [quiz for quiz in quizzes if is_open(quiz, now)]
+
+
+def next_start_time(quiz: Quiz, user: User) -> datetime | None:
+    """When the delay between attempts lets this learner start again (None: no wait)."""
+    if not quiz.attempt_delay_s:
+        return None
+    last = db.session.scalar(sa.select(sa.func.max(Attempt.submitted_at)).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id))
+    return last + timedelta(seconds=quiz.attempt_delay_s) if last else None
+
+
+# --------------------------------------------------------------------------- drawing questions
+def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, float]]:
+    """The (version, mark) pairs an attempt asks, following the quiz rules."""
+    chosen: list[tuple[QuestionVersion, float]] = []
+    used: set[int] = set()
+    for rule in quiz.rules:
+        if rule.question_id is not None:
+            question = rule.question
+            if question is not None and question.current_version is not None and question.id not in used:
+                chosen.append((question.current_version, rule.mark))
+                used.add(question.id)
+            continue
+        if rule.category is None:
+            continue
+        stmt = sa.select(Question).join(QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
+            Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
+        if rule.include_subcategories:
+            stmt = stmt.where(Question.category_id.in_(subtree_ids(rule.category)))
+        else:
+            stmt = stmt.where(Question.category_id == rule.category_id)
+        pool = [q for q in db.session.scalars(stmt) if q.id not in used]
+        if len(pool) < rule.count:
+            raise AttemptError(_("Ngân hàng câu hỏi không đủ câu cho bài kiểm tra này. Vui lòng báo giảng viên."),
+                               409, "not_enough_questions")
+        for question in rng.sample(pool, rule.count):
+            chosen.append((question.current_version, rule.mark))
+            used.add(question.id)
+    if not chosen:
+        raise AttemptError(_("Bài kiểm tra chưa có câu hỏi."), 409, "no_questions")
+    if quiz.shuffle_questions:
+        rng.shuffle(chosen)
+    return chosen
+
+
+def _deadline(quiz: Quiz, started: datetime) -> datetime | None:
+    deadline = started + timedelta(seconds=quiz.time_limit_s) if quiz.time_limit_s else None
+    if quiz.closes_at is not None and (deadline is None or quiz.closes_at < deadline):
+        deadline = quiz.closes_at
+    return deadline
+
+
+def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tuple[Attempt, bool]:
+    """Resume the learner's attempt in progress, or start a new one. Returns (attempt, created).
+
+    Raises AttemptError when the quiz is closed, the attempts are used up, or the delay between
+    attempts has not passed. Flushes; the caller commits.
+    """
+    now = now or now_utc()
+    current = in_progress_attempt(quiz, user)
+    if current is not None:
+        if current.deadline is not None and now >= current.deadline:
+            submit_attempt(current, now, auto=True)
+        else:
+            return current, False
+    if not is_open(quiz, now):
+        raise AttemptError(_("Bài kiểm tra này hiện không mở."), 403, "closed")
+    # One count decides both the limit and the new number, so two parallel starts collide on the
+    # unique (quiz, user, number) key instead of both slipping under the limit.
+    used = attempt_count(quiz, user)
+    if quiz.max_attempts and used >= quiz.max_attempts:
+        raise AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
+    wait_until = next_start_time(quiz, user)
+    if wait_until is not None and now < wait_until:
+        raise AttemptError(_("Bạn cần chờ đến %(time)s mới được làm lại.",
+                             time=wait_until.astimezone(timezone(timedelta(hours=7))).strftime("%H:%M %d/%m/%Y")),
+                           409, "wait")
+    seed = secrets.randbits(48)
+    rng = random.Random(seed)
+    drawn = draw_questions(quiz, rng)
+    attempt = Attempt(quiz=quiz, user=user, number=used + 1, seed=seed, started_at=now,
+                      deadline=_deadline(quiz, now))
+    for slot_number, (version, mark) in enumerate(drawn, start=1):
+        qtype = get_type(version.qtype)
+        data = version_data(version)
+        order = qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng)
+        attempt.slots.append(AttemptSlot(slot=slot_number, question_version_id=version.id, max_mark=mark,
+                                         order=order))
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(attempt)
+        db.session.flush()
+    except IntegrityError:
+        # A parallel request took this attempt number first: resume what it created.
+        savepoint.rollback()
+        existing = in_progress_attempt(quiz, user)
+        if existing is None:
+            raise AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
+        return existing, False
+    savepoint.commit()
+    return attempt, True
+
+
+def _unshuffled(q):
+    """The question with option shuffling switched off (the quiz setting overrides the question's)."""
+    data = dict(q.data)
+    data["shuffle"] = False
+    q.data = data
+    return q
+
+
+# --------------------------------------------------------------------------- answering
+def get_slot(attempt: Attempt, slot_number: int) -> AttemptSlot:
+    for slot in attempt.slots:
+        if slot.slot == slot_number:
+            return slot
+    raise AttemptError(_("Không có câu số %(n)d trong bài làm này.", n=slot_number), 404, "not_found")
+
+
+def ensure_open_for_answers(attempt: Attempt, now: datetime) -> None:
+    if attempt.state != "in_progress":
+        raise AttemptError(_("Bài làm đã nộp; không thể sửa câu trả lời."), 409, "finished")
+    if attempt.deadline is not None and now >= attempt.deadline:
+        raise AttemptError(_("Đã hết giờ làm bài; câu trả lời không được ghi nhận."), 409, "deadline_passed")
+
+
+def save_answer(attempt: Attempt, slot_number: int, response, now: datetime | None = None) -> AttemptSlot:
+    """Store one answer (the last write wins). Raises AttemptError 409 when closed, 422 when malformed."""
+    now = now or now_utc()
+    ensure_open_for_answers(attempt, now)
+    slot = get_slot(attempt, slot_number)
+    if response is not None and response != "" and response != [] and response != {}:
+        problem = get_type(slot.question_version.qtype).check_response(version_data(slot.question_version), response)
+        if problem:
+            raise AttemptError(problem, 422, "invalid_response")
+    slot.response = response
+    slot.saved_at = now
+    db.session.flush()
+    return slot
+
+
+# --------------------------------------------------------------------------- submitting
+@dataclass
+class Result:
+    score: float
+    max_score: float
+    percent: float
+    passed: bool
+
+
+def _claim(attempt: Attempt) -> bool:
+    """Atomically move an attempt from in progress to finished; True for the one request that did.
+
+    The conditional UPDATE takes the row lock, so a parallel submit waits, then finds nothing to
+    claim and reads the result instead: grading happens once, on SQLite and PostgreSQL alike.
+    """
+    claimed = db.session.execute(
+        sa.update(Attempt).where(Attempt.id == attempt.id, Attempt.state == "in_progress")
+        .values(state="finished").execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
+def _reread(attempt: Attempt) -> Attempt:
+    return db.session.scalar(sa.select(Attempt).where(Attempt.id == attempt.id)
+                             .execution_options(populate_existing=True))
+
+
+def submit_attempt(attempt: Attempt, now: datetime | None = None, auto: bool = False) -> Result:
+    """Grade and close an attempt; submitting again returns the same result and grades nothing twice."""
+    now = now or now_utc()
+    if not _claim(attempt):
+        attempt = _reread(attempt)
+        return Result(attempt.score or 0, attempt.max_score or 0, attempt.percent or 0, bool(attempt.passed))
+    attempt = _reread(attempt)
+    score = max_score = 0.0
+    for slot in attempt.slots:
+        version = slot.question_version
+        grade = get_type(version.qtype).grade(version_data(version), slot.response)
+        slot.fraction = max(0.0, min(1.0, grade.fraction))
+        slot.mark = round(slot.fraction * slot.max_mark, 7)
+        slot.feedback = list(grade.feedback)
+        score += slot.mark
+        max_score += slot.max_mark
+    attempt.score = round(score, 4)
+    attempt.max_score = round(max_score, 4)
+    attempt.percent = round(100 * score / max_score, 2) if max_score else 0.0
+    attempt.passed = attempt.percent + 1e-9 >= attempt.quiz.pass_percent
+    attempt.submitted_at = min(now, attempt.deadline) if (auto and attempt.deadline) else now
+    attempt.auto_submitted = auto
+    db.session.flush()
+    if attempt.passed:
+        record_competency(attempt)
+    return Result(attempt.score, attempt.max_score, attempt.percent, attempt.passed)
+
+
+def record_competency(attempt: Attempt) -> CompetencyRecord | None:
+    """A passed attempt creates (or renews, as a newer record) the official's competency record."""
+    competency = attempt.quiz.competency
+    if competency is None:
+        return None
+    achieved = attempt.submitted_at
+    record = CompetencyRecord(user_id=attempt.user_id, competency_id=competency.id, achieved_at=achieved,
+                              expires_at=add_months(achieved, competency.validity_months), score=attempt.percent,
+                              evidence_url=f"/quizzes/attempts/{attempt.id}/review", source="quiz")
+    db.session.add(record)
+    db.session.flush()
+    from flask import current_app
+
+    for hook in current_app.extensions.get("competency_hooks", []):
+        hook(record)
+    return record
+
+
+def close_overdue(now: datetime | None = None) -> int:
+    """Submit every attempt whose deadline has passed, with what was saved. Returns how many."""
+    now = now or now_utc()
+    overdue = list(db.session.scalars(sa.select(Attempt).where(
+        Attempt.state == "in_progress", Attempt.deadline.is_not(None), Attempt.deadline <= now)))
+    for attempt in overdue:
+        submit_attempt(attempt, now, auto=True)
+    return len(overdue)
+
+
+def touch_deadline(attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """Submit an overdue attempt on access (the learner sees it finished with what was saved)."""
+    now = now or now_utc()
+    if attempt.state == "in_progress" and attempt.deadline is not None and now >= attempt.deadline:
+        submit_attempt(attempt, now, auto=True)
+        db.session.refresh(attempt)
+    return attempt
+
+
+# --------------------------------------------------------------------------- grades and review
+def quiz_grade(quiz: Quiz, user: User) -> float | None:
+    """The learner's grade for the quiz (percent) by the quiz's grading method."""
+    attempts = finished_attempts(quiz, user)
+    if not attempts:
+        return None
+    values = [a.percent or 0.0 for a in attempts]
+    if quiz.grading_method == "last":
+        return values[-1]
+    if quiz.grading_method == "first":
+        return values[0]
+    if quiz.grading_method == "average":
+        return round(sum(values) / len(values), 2)
+    return max(values)
+
+
+def review_allows(attempt: Attempt, what: str, now: datetime | None = None) -> bool:
+    """May the learner see `what` ("correctness", "right_answers", "feedback") of this attempt now?"""
+    now = now or now_utc()
+    if attempt.state != "finished":
+        return False
+    when = getattr(attempt.quiz, f"review_{what}")
+    if when == "after_submit":
+        return True
+    if when == "after_close":
+        return attempt.quiz.closes_at is not None and now >= attempt.quiz.closes_at
+    return False

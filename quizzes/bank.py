@@ -1,0 +1,174 @@
+"""The question bank: categories as a tree, questions with versions, tags, imports and exports."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from quizzes.models import AttemptSlot, Question, QuestionCategory, QuestionVersion, Tag
+from quizzes.qdata import QuestionData
+from quizzes.qtypes import get_type
+from training.extensions import db
+from training.models import Competency, User
+from training.services import audit
+from training.vntext import collation_key, fold, nfc
+
+GRADED_TYPES = ("single", "multi", "truefalse", "shortanswer", "numerical", "matching")
+
+
+class BankError(ValueError):
+    """A bank change that cannot be made; the message is for the user."""
+
+
+# --------------------------------------------------------------------------- categories
+def _refresh_path(category: QuestionCategory) -> None:
+    prefix = category.parent.path if category.parent is not None else "/"
+    category.path = f"{prefix}{category.id}/"
+    category.depth = 0 if category.parent is None else category.parent.depth + 1
+    for child in category.children:
+        _refresh_path(child)
+
+
+def create_category(name: str, parent: QuestionCategory | None = None, competency: Competency | None = None,
+                    description: str = "", idnumber: str = "") -> QuestionCategory:
+    name = nfc(name)
+    if not name:
+        raise BankError(_("Tên danh mục không được để trống."))
+    category = QuestionCategory(name=name, parent=parent, competency=competency, description=nfc(description),
+                                idnumber=nfc(idnumber), sort_key=collation_key(name))
+    db.session.add(category)
+    db.session.flush()
+    _refresh_path(category)
+    return category
+
+
+def find_category(path: list[str]) -> QuestionCategory | None:
+    parent = None
+    for name in path:
+        stmt = sa.select(QuestionCategory).where(QuestionCategory.name == nfc(name))
+        stmt = stmt.where(QuestionCategory.parent_id == (parent.id if parent else None)) if parent else \
+            stmt.where(QuestionCategory.parent_id.is_(None))
+        parent = db.session.scalar(stmt)
+        if parent is None:
+            return None
+    return parent
+
+
+def ensure_category(path: list[str], competency: Competency | None = None) -> QuestionCategory:
+    """The category at `path` (names from the top), creating the missing parts."""
+    if not path:
+        path = [_("Mặc định")]
+    parent = None
+    for name in path:
+        found = find_category((parent.names() if parent else []) + [name])
+        parent = found or create_category(name, parent)
+    if competency is not None and parent.competency_id is None:
+        parent.competency = competency
+    return parent
+
+
+def category_competency(category: QuestionCategory) -> Competency | None:
+    """The competency of a category, inherited from the nearest ancestor that has one."""
+    node = category
+    while node is not None:
+        if node.competency is not None:
+            return node.competency
+        node = node.parent
+    return None
+
+
+def categories_tree() -> list[QuestionCategory]:
+    return list(db.session.scalars(sa.select(QuestionCategory).order_by(QuestionCategory.path)))
+
+
+def subtree_ids(category: QuestionCategory):
+    return sa.select(QuestionCategory.id).where(QuestionCategory.path.startswith(category.path, autoescape=True))
+
+
+# --------------------------------------------------------------------------- questions
+def _version_from_data(q: QuestionData) -> dict:
+    return {
+        "qtype": q.qtype, "name": nfc(q.name)[:255], "text": nfc(q.text), "text_format": q.text_format,
+        "general_feedback": nfc(q.general_feedback), "default_mark": q.default_mark, "penalty": q.penalty,
+        "data": q.data, "search_text": fold(f"{q.name} {q.text}")[:5000],
+    }
+
+
+def version_data(version: QuestionVersion, tags: list[str] | None = None, idnumber: str = "") -> QuestionData:
+    """The neutral QuestionData of a stored version (what question types grade)."""
+    return QuestionData(qtype=version.qtype, name=version.name, text=version.text, text_format=version.text_format,
+                        general_feedback=version.general_feedback, default_mark=version.default_mark,
+                        penalty=version.penalty, idnumber=idnumber, tags=list(tags or []), data=version.data or {})
+
+
+def validate_question(q: QuestionData) -> list[str]:
+    if not nfc(q.name):
+        return [_("Tên câu hỏi không được để trống.")]
+    if q.qtype in GRADED_TYPES and not nfc(q.text):
+        return [_("Nội dung câu hỏi không được để trống.")]
+    return get_type(q.qtype).validate(q)
+
+
+def _set_tags(question: Question, names: list[str]) -> None:
+    tags = []
+    for name in sorted({nfc(n).lower() for n in names if nfc(n)}):
+        tag = db.session.scalar(sa.select(Tag).where(Tag.name == name))
+        if tag is None:
+            tag = Tag(name=name[:100])
+            db.session.add(tag)
+        tags.append(tag)
+    question.tags = tags
+
+
+def create_question(category: QuestionCategory, q: QuestionData, actor: User | None = None,
+                    validate: bool = True) -> Question:
+    """Add a question (version 1) to the bank."""
+    if validate:
+        errors = validate_question(q)
+        if errors:
+            raise BankError(" ".join(errors))
+    question = Question(category=category, idnumber=nfc(q.idnumber)[:100], created_by_id=actor.id if actor else None)
+    db.session.add(question)
+    version = QuestionVersion(question=question, version=1, created_by_id=actor.id if actor else None,
+                              **_version_from_data(q))
+    db.session.add(version)
+    db.session.flush()
+    question.current_version = version
+    _set_tags(question, q.tags)
+    db.session.flush()
+    return question
+
+
+def is_version_used(version: QuestionVersion) -> bool:
+    return db.session.scalar(sa.select(AttemptSlot.id).where(AttemptSlot.question_version_id == version.id)
+                             .limit(1)) is not None
+
+
+def update_question(question: Question, q: QuestionData, actor: User | None = None,
+                    category: QuestionCategory | None = None) -> QuestionVersion:
+    """Edit a question. A version that attempts have seen is kept; the edit becomes a new version."""
+    errors = validate_question(q)
+    if errors:
+        raise BankError(" ".join(errors))
+    current = question.current_version
+    if current is not None and not is_version_used(current):
+        for key, value in _version_from_data(q).items():
+            setattr(current, key, value)
+        version = current
+    else:
+        number = (max(v.version for v in question.versions) if question.versions else 0) + 1
+        version = QuestionVersion(question=question, version=number, created_by_id=actor.id if actor else None,
+                                  **_version_from_data(q))
+        db.session.add(version)
+        db.session.flush()
+        question.current_version = version
+    question.idnumber = nfc(q.idnumber)[:100]
+    if category is not None:
+        question.category = category
+    _set_tags(question, q.tags)
+    db.session.flush()
+    audit.record(actor, "question.update", str(question.id), version=version.version)
+    return version
+
+
+def question_data(question: Question) -> QuestionData:
+    return version_data(question.current_version, [t.name for t in question.tags], question.idnumber)

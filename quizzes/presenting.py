@@ -1,0 +1,56 @@
+"""What the learner sees of an attempt (never the key), and what review may show."""
+from __future__ import annotations
+
+from quizzes.bank import version_data
+from quizzes.models import Attempt, AttemptSlot
+from quizzes.qtypes import get_type
+from quizzes.richtext import to_safe_html
+
+
+def slot_view(slot: AttemptSlot) -> dict:
+    """The learner's view of one slot: type, text, options (and matching items), in the stored order."""
+    version = slot.question_version
+    view = get_type(version.qtype).learner_view(version_data(version), slot.order or {})
+    return {
+        "slot": slot.slot,
+        "type": view.get("type", version.qtype),
+        "text": view.get("text_html", ""),
+        "options": [{"id": o["id"], "text": o.get("text_html", o.get("text", ""))} for o in view.get("options", [])],
+        **({"items": [{"id": i["id"], "text": i.get("text_html", i.get("text", ""))} for i in view["items"]]}
+           if view.get("items") else {}),
+        "mark": slot.max_mark,
+    }
+
+
+def attempt_payload(attempt: Attempt) -> dict:
+    """The attempt as started, with the saved answers: the API's and the quiz page's data."""
+    return {
+        "attempt_id": attempt.id,
+        "quiz_id": attempt.quiz_id,
+        "state": attempt.state,
+        "number": attempt.number,
+        "started_at": attempt.started_at.isoformat(),
+        "deadline": attempt.deadline.isoformat() if attempt.deadline else None,
+        "questions": [slot_view(slot) for slot in attempt.slots],
+        "answers": {str(slot.slot): slot.response for slot in attempt.slots if slot.response is not None},
+        "saved_at": {str(slot.slot): slot.saved_at.isoformat() for slot in attempt.slots if slot.saved_at},
+    }
+
+
+def review_view(slot: AttemptSlot, *, correctness: bool, right_answers: bool, feedback: bool) -> dict:
+    """A slot for the review page, with only what the review policy allows."""
+    version = slot.question_version
+    qtype = get_type(version.qtype)
+    data = version_data(version)
+    view = slot_view(slot)
+    view["response"] = slot.response
+    if correctness:
+        view["fraction"] = slot.fraction
+        view["mark_awarded"] = slot.mark
+    if right_answers:
+        view["right_answers"] = list(qtype.right_answer_view(data).get("answers", []))  # sanitised HTML
+    if feedback:
+        view["feedback"] = list(slot.feedback or [])  # sanitised HTML from the question type
+        view["general_feedback"] = to_safe_html(data.general_feedback, version.text_format) \
+            if data.general_feedback else ""
+    return view

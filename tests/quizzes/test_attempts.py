@@ -1,0 +1,265 @@
+"""Attempts through the API and the pages: snapshot, autosave, resume, deadline, submit once, review."""
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from quizzes.models import Attempt
+from training.extensions import db
+from training.models import CompetencyRecord
+
+from tests.quizzes.helpers import make_quiz, right_answers
+
+
+@pytest.fixture
+def learner(make_user, org, auth):
+    user = make_user("lan@example.vn", "Trần Thị Lan", unit=org["dept_a"], position=org["position"])
+    auth.login("lan@example.vn")
+    return user
+
+
+def start(client, quiz):
+    return client.post(f"/api/v1/quizzes/{quiz.id}/attempts")
+
+
+def test_quiz_list_and_start_without_answer_key(client, learner):
+    quiz = make_quiz()
+    listed = client.get("/api/v1/quizzes").get_json()
+    assert listed == [{"id": quiz.id, "title": "Kiểm tra chữ ký số", "competency": "digital_signature",
+                       "opens_at": None, "closes_at": None, "time_limit_s": 1800, "attempts_left": 3}]
+    response = start(client, quiz)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert len(body["questions"]) == 4 and body["answers"] == {}
+    raw = json.dumps(body, ensure_ascii=False)
+    for secret in ("fraction", "KHEN-", "SUA-", "GIAI-THICH", "feedback"):
+        assert secret not in raw
+    assert {q["type"] for q in body["questions"]} == {"single"}
+
+
+def test_resume_returns_the_same_snapshot(client, learner):
+    quiz = make_quiz()
+    first = start(client, quiz).get_json()
+    again = start(client, quiz)
+    assert again.status_code == 200
+    assert again.get_json()["questions"] == first["questions"]
+    assert client.get(f"/api/v1/attempts/{first['attempt_id']}").get_json()["questions"] == first["questions"]
+
+
+def test_random_draw_differs_between_attempts_but_not_within_one(client, learner):
+    quiz = make_quiz(questions=12, draw=6, max_attempts=0)
+    seen = set()
+    for _ in range(4):
+        payload = start(client, quiz).get_json()
+        seen.add(tuple(q["text"] for q in payload["questions"]))
+        assert client.get(f"/api/v1/attempts/{payload['attempt_id']}").get_json()["questions"] == payload["questions"]
+        client.post(f"/api/v1/attempts/{payload['attempt_id']}/submit")
+    assert len(seen) > 1
+
+
+def test_autosave_then_submit_records_competency(client, learner):
+    quiz = make_quiz()
+    payload = start(client, quiz).get_json()
+    attempt_id = payload["attempt_id"]
+    for slot, option in right_answers(payload).items():
+        saved = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", json={"response": option})
+        assert saved.status_code == 200 and saved.get_json()["slot"] == slot
+    state = client.get(f"/api/v1/attempts/{attempt_id}").get_json()
+    assert len(state["answers"]) == 4 and len(state["saved_at"]) == 4
+    result = client.post(f"/api/v1/attempts/{attempt_id}/submit").get_json()
+    assert result == {"state": "finished", "score": 4.0, "max_score": 4.0, "passed": True, "percent": 100.0}
+    again = client.post(f"/api/v1/attempts/{attempt_id}/submit").get_json()
+    assert again == result
+    records = db.session.scalars(sa.select(CompetencyRecord)).all()
+    assert len(records) == 1 and records[0].user_id == learner.id and records[0].score == 100.0
+    assert records[0].expires_at.year == records[0].achieved_at.year + 2  # validity 24 months
+
+
+def test_failed_attempt_records_no_competency(client, learner):
+    quiz = make_quiz()
+    payload = start(client, quiz).get_json()
+    result = client.post(f"/api/v1/attempts/{payload['attempt_id']}/submit").get_json()
+    assert result["passed"] is False and result["score"] == 0.0
+    assert db.session.scalar(sa.select(sa.func.count(CompetencyRecord.id))) == 0
+
+
+def test_bad_answers_are_refused(client, learner):
+    quiz = make_quiz()
+    attempt_id = start(client, quiz).get_json()["attempt_id"]
+    wrong_shape = client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": ["o1", "o2"]})
+    assert wrong_shape.status_code == 422 and wrong_shape.get_json()["error"]["code"] == "invalid_response"
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/1", data="x").status_code == 422
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/99", json={"response": "o1"}).status_code == 404
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": "o9"}).status_code == 422
+
+
+def test_answers_after_deadline_or_submission_get_409(client, learner):
+    quiz = make_quiz()
+    attempt_id = start(client, quiz).get_json()["attempt_id"]
+    client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": "o1"})
+    attempt = db.session.get(Attempt, attempt_id)
+    attempt.deadline = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.session.commit()
+    late = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": "o1"})
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "deadline_passed"
+    # Opening it submits it automatically with what was saved.
+    state = client.get(f"/api/v1/attempts/{attempt_id}").get_json()
+    assert state["state"] == "finished" and state["answers"] == {"1": "o1"}
+    again = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": "o1"})
+    assert again.status_code == 409
+
+
+def test_close_overdue_command(client, learner, runner):
+    quiz = make_quiz()
+    attempt_id = start(client, quiz).get_json()["attempt_id"]
+    attempt = db.session.get(Attempt, attempt_id)
+    attempt.deadline = datetime.now(timezone.utc) - timedelta(minutes=1)
+    db.session.commit()
+    result = runner.invoke(args=["quizzes", "close-overdue"])
+    assert "Đã tự động nộp 1 bài làm" in result.output
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.state == "finished" and attempt.auto_submitted
+
+
+def test_attempt_limit_and_other_learners(client, learner, make_user, auth):
+    quiz = make_quiz(max_attempts=1)
+    attempt_id = start(client, quiz).get_json()["attempt_id"]
+    client.post(f"/api/v1/attempts/{attempt_id}/submit")
+    refused = start(client, quiz)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "no_attempts_left"
+    auth.logout()
+    make_user("binh@example.vn")
+    token = client.post("/api/v1/token", json={"email": "binh@example.vn", "password": "Mat-khau-2025"}).get_json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get(f"/api/v1/attempts/{attempt_id}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code == 201
+
+
+def test_session_writes_need_the_csrf_header(app, make_user, org):
+    app.config["WTF_CSRF_ENABLED"] = True
+    make_user("lan@example.vn")
+    quiz = make_quiz()
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/auth/login", data={"email": "lan@example.vn", "password": "Mat-khau-2025", "csrf_token": token})
+    assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts").status_code == 400
+    assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers={"X-CSRFToken": token}).status_code == 201
+
+
+def test_editing_an_answered_question_creates_a_version(client, learner):
+    from quizzes.bank import question_data, update_question
+    from quizzes.models import Question
+
+    quiz = make_quiz(questions=4, draw=4)
+    payload = start(client, quiz).get_json()
+    answers = right_answers(payload)
+    for slot, option in answers.items():
+        client.put(f"/api/v1/attempts/{payload['attempt_id']}/answers/{slot}", json={"response": option})
+    for question in db.session.scalars(sa.select(Question)):
+        data = question_data(question)
+        for option in data.data["options"]:  # the trainer now says the first wrong option is right
+            option["fraction"] = 1.0 if option["id"] == "o2" else 0.0
+        update_question(question, data)
+    db.session.commit()
+    assert all(len(q.versions) == 2 for q in db.session.scalars(sa.select(Question)))
+    result = client.post(f"/api/v1/attempts/{payload['attempt_id']}/submit").get_json()
+    assert result["score"] == 4.0  # graded against the versions the attempt saw
+
+
+# --------------------------------------------------------------------------- the pages (no JavaScript)
+def test_page_flow_without_javascript(client, learner):
+    quiz = make_quiz(questions=4, draw=4)
+    response = client.post(f"/quizzes/{quiz.id}/start")
+    attempt_url = response.headers["Location"]
+    page = client.get(attempt_url).get_data(as_text=True)
+    assert "Trang 1 / 2" in page and "Câu 1" in page and "Câu 2" in page
+    for secret in ("KHEN-", "SUA-", "GIAI-THICH"):
+        assert secret not in page
+    attempt = db.session.scalar(sa.select(Attempt))
+    right = {s.slot: "o1" for s in attempt.slots}
+    form = {"page": "1", "action": "next", "q1-present": "1", "q2-present": "1", "q1": right[1], "q2": right[2]}
+    assert client.post(attempt_url, data=form).headers["Location"].endswith("page=2")
+    # The tab closes; coming back shows the saved answers checked.
+    page1 = client.get(attempt_url + "?page=1").get_data(as_text=True)
+    assert page1.count("checked") == 2 and "Đã lưu lúc" in page1
+    form = {"page": "2", "action": "finish", "q3-present": "1", "q4-present": "1", "q3": "o1"}
+    summary = client.post(attempt_url, data=form).headers["Location"]
+    summary_page = client.get(summary).get_data(as_text=True)
+    assert "Chưa trả lời" in summary_page  # question 4
+    review = client.post(f"{attempt_url}/submit", follow_redirects=True).get_data(as_text=True)
+    assert "3 / 4" in review.replace(".0", "") and "(75.0%)" in review
+    assert "Đạt" in review
+    # Feedback is allowed after submit, the right answers only after the quiz closes (it never does here).
+    assert "KHEN-" in review and "Đáp án đúng" not in review
+
+
+def test_bad_numeric_input_on_the_page_is_explained(client, learner):
+    quiz = make_quiz(questions=2, draw=2)
+    client.post(f"/quizzes/{quiz.id}/start")
+    attempt = db.session.scalar(sa.select(Attempt))
+    response = client.post(f"/quizzes/attempts/{attempt.id}", data={"page": "1", "action": "next",
+                                                                     "q1-present": "1", "q1": "o77"})
+    assert response.status_code == 422
+    assert "Hãy chọn một phương án" in response.get_data(as_text=True)
+
+
+def test_review_shows_right_answers_after_close(client, learner):
+    quiz = make_quiz(questions=2, draw=2)
+    payload = start(client, quiz).get_json()
+    client.post(f"/api/v1/attempts/{payload['attempt_id']}/submit")
+    quiz.closes_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    db.session.commit()
+    review = client.get(f"/quizzes/attempts/{payload['attempt_id']}/review").get_data(as_text=True)
+    assert "Đáp án đúng" in review and "Đúng 1" in review
+
+
+# --------------------------------------------------------------------------- races
+# SQLite serialises writers, so races are a PostgreSQL matter (the production database).
+on_postgresql = pytest.mark.skipif(not __import__("os").environ.get("TEST_DATABASE_URL"),
+                                   reason="parallel requests are tested on PostgreSQL")
+
+def _parallel(app, n, fn):
+    barrier = threading.Barrier(n)
+    results = []
+
+    def run():
+        with app.app_context():
+            client = app.test_client()
+            client.post("/auth/login", data={"email": "lan@example.vn", "password": "Mat-khau-2025"})
+            barrier.wait()
+            results.append(fn(client))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@on_postgresql
+def test_parallel_submits_grade_once(app, learner, client):
+    quiz = make_quiz()
+    payload = start(client, quiz).get_json()
+    for slot, option in right_answers(payload).items():
+        client.put(f"/api/v1/attempts/{payload['attempt_id']}/answers/{slot}", json={"response": option})
+    db.session.remove()
+    results = _parallel(app, 6, lambda c: c.post(f"/api/v1/attempts/{payload['attempt_id']}/submit").status_code)
+    assert results.count(200) == 6
+    assert db.session.scalar(sa.select(sa.func.count(CompetencyRecord.id))) == 1
+
+
+@on_postgresql
+def test_parallel_starts_respect_the_attempt_limit(app, learner):
+    quiz = make_quiz(max_attempts=1)
+    quiz_id = quiz.id
+    db.session.remove()
+    results = _parallel(app, 6, lambda c: c.post(f"/api/v1/quizzes/{quiz_id}/attempts").status_code)
+    assert set(results) <= {200, 201, 409} and results.count(201) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1

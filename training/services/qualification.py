@@ -1,0 +1,82 @@
+"""Who qualifies as a digitally capable official ("công chức số"). One function decides it."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from training.extensions import db
+from training.models import Competency, CompetencyRecord, User
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def required_competencies(official: User) -> list[Competency]:
+    """What the official's position requires; the core competencies when they have no position."""
+    if official.position is not None:
+        return list(official.position.required_competencies)
+    return list(db.session.scalars(sa.select(Competency).where(Competency.is_core).order_by(Competency.sort_order)))
+
+
+def _moment(on: date | datetime | None) -> datetime:
+    """A date means that whole day in Vietnam: a record expiring that day no longer counts."""
+    if on is None:
+        return datetime.now(timezone.utc)
+    if isinstance(on, datetime):
+        return on if on.tzinfo else on.replace(tzinfo=timezone.utc)
+    return datetime.combine(on, time.max, tzinfo=VIETNAM).astimezone(timezone.utc)
+
+
+def valid_records(official: User, on: date | datetime | None = None) -> dict[int, CompetencyRecord]:
+    """For each competency, the unrevoked record valid at that moment that lasts longest."""
+    moment = _moment(on)
+    records = db.session.scalars(sa.select(CompetencyRecord).where(
+        CompetencyRecord.user_id == official.id, CompetencyRecord.revoked_at.is_(None),
+        CompetencyRecord.achieved_at <= moment, CompetencyRecord.expires_at > moment)
+        .order_by(CompetencyRecord.expires_at))
+    best: dict[int, CompetencyRecord] = {}
+    for record in records:
+        best[record.competency_id] = record  # ordered by expiry: the last one lasts longest
+    return best
+
+
+def is_digitally_capable(official: User, on: date | datetime | None = None) -> bool:
+    """True when, on that date (or moment), the official holds an unexpired, unrevoked record for
+    every competency their position requires."""
+    if not official.active:
+        return False
+    required = required_competencies(official)
+    if not required:
+        return False
+    held = valid_records(official, on)
+    return all(competency.id in held for competency in required)
+
+
+def qualified_condition(on: date | datetime | None = None):
+    """The same rule as `is_digitally_capable`, as a SQL condition on User, for aggregates at scale.
+
+    An active official qualifies when no required competency lacks a valid record: required means
+    the position's competencies, or the core ones for an official without a position.
+    """
+    from training.models import position_competencies
+
+    moment = _moment(on)
+    valid = sa.exists().where(
+        CompetencyRecord.user_id == User.id, CompetencyRecord.revoked_at.is_(None),
+        CompetencyRecord.achieved_at <= moment, CompetencyRecord.expires_at > moment)
+    # Explicit correlation: nested EXISTS must refer to the outer official, not add `users` again.
+    by_position = sa.exists().where(
+        position_competencies.c.position_id == User.position_id,
+        ~valid.where(CompetencyRecord.competency_id == position_competencies.c.competency_id)
+        .correlate_except(CompetencyRecord)).correlate_except(position_competencies)
+    by_core = sa.exists().where(
+        Competency.is_core.is_(True),
+        ~valid.where(CompetencyRecord.competency_id == Competency.id).correlate_except(CompetencyRecord)
+    ).correlate_except(Competency)
+    has_requirements = sa.or_(
+        sa.and_(User.position_id.is_not(None), sa.exists().where(
+            position_competencies.c.position_id == User.position_id)),
+        sa.and_(User.position_id.is_(None), sa.exists().where(Competency.is_core.is_(True))))
+    return sa.and_(User.active.is_(True), has_requirements,
+                   sa.case((User.position_id.is_(None), ~by_core), else_=~by_position))
