@@ -156,3 +156,16 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def shared_dir():
+    """The steering folder `shared/` (Moodle fixtures, content facts): beside the checkout in CI,
+    or where SHARED_DIR points."""
+    from pathlib import Path
+
+    candidates = [os.environ.get("SHARED_DIR", ""), str(Path(__file__).resolve().parents[1].parent / "shared"),
+                  "/work/shared"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "fixtures").is_dir():
+            return Path(candidate)
+    raise FileNotFoundError("shared/ not found beside the checkout; set SHARED_DIR")

@@ -126,3 +126,36 @@ def test_quiz_answers_survive_a_closed_tab_and_a_dropped_connection(live_server,
     saved = dict(db.session.execute(sa.select(AttemptSlot.slot, AttemptSlot.response)).all())
     assert saved[1] == "o1" and saved[2] == "o1"
     context.close()
+
+
+def test_verification_page_from_the_qr_code_on_a_phone(app, live_server, phone, make_user, org, tmp_path,
+                                                        check_accessibility):
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from certificates.issuing import issue_certificate
+    from certificates.signing import make_dev_identity
+    from training.extensions import db
+    from training.models import Competency, CompetencyRecord
+
+    app.config.update(CERT_P12_PATH=str(tmp_path / "id.p12"), CERT_P12_PASSPHRASE="pw")
+    make_dev_identity(app.config["CERT_P12_PATH"], "pw")
+    official = make_user("lan@example.vn", "Nguyễn Thị Hồng Nhung", unit=org["dept_a"], position=org["position"])
+    now = datetime.now(timezone.utc)
+    for competency in db.session.scalars(sa.select(Competency)):
+        db.session.add(CompetencyRecord(user_id=official.id, competency_id=competency.id, score=90,
+                                        achieved_at=now - timedelta(days=3), expires_at=now + timedelta(days=300)))
+    db.session.commit()
+    certificate = issue_certificate(official)
+    db.session.commit()
+    phone.goto(f"{live_server}/verify/{certificate.serial}")
+    assert "HỢP LỆ" in phone.get_by_role("status").inner_text()
+    assert "Nguyễn Thị Hồng Nhung" in phone.content()
+    assert _no_horizontal_scroll(phone)
+    assert check_accessibility(phone) == []
+    certificate.revoked_at = now
+    certificate.revoked_reason = "Thử thu hồi"
+    db.session.commit()
+    phone.reload()
+    assert "ĐÃ THU HỒI" in phone.get_by_role("status").inner_text()

@@ -11,9 +11,10 @@ import pytest
 from quizzes.formats import (ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, export_gift,
                              export_moodle_xml, parse_aiken, parse_gift, parse_moodle_xml)
 from quizzes.qdata import QuestionData
+from tests.conftest import shared_dir
 
 ROOT = Path(__file__).parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = shared_dir() / "fixtures"
 CONTENT = ROOT / "quizzes" / "content"
 DEFAULT = ["Mặc định"]
 

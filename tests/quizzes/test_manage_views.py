@@ -4,7 +4,6 @@ import os
 import re
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from quizzes.bank import create_question, ensure_category
+from tests.conftest import shared_dir
 from quizzes.models import Attempt, Question, QuestionCategory, Quiz, QuizRule
 from training.extensions import db
 from training.models import AuditEntry
@@ -19,7 +19,7 @@ from training.models import AuditEntry
 from tests.conftest import TEST_PASSWORD
 from tests.quizzes.helpers import make_quiz, single
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = shared_dir()
 WINDOWS_1252_GIFT = SHARED / "fixtures" / "gift" / "questions_encoding_windows-1252.gift.txt"
 
 GIFT_VI = """// Ngân hàng thử nghiệm
