@@ -714,15 +714,19 @@ def generate_command(units: int, officials: int, attempts: int, password: str | 
         raise GenerateError("--units phải lớn hơn 0 (hoặc dùng --append để thêm cán bộ vào các phường đã có).")
     click.echo(f"Tạo dữ liệu thử nghiệm (seed {seed}) trên {db.engine.dialect.name}…")
     began = time.perf_counter()
+    # Tokens go to a side file that becomes --tokens-out only once the officials are committed.
+    partial = f"{tokens_out}.partial" if tokens_out else None
     try:
         summary = generate(units=units, officials=officials, attempts=attempts, password=password, seed=seed,
-                           append=append, departments=departments, tokens_out=tokens_out)
+                           append=append, departments=departments, tokens_out=partial)
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        if tokens_out and os.path.exists(tokens_out):
-            os.remove(tokens_out)  # tokens of rolled-back officials would only mislead
+        if partial and os.path.exists(partial):
+            os.remove(partial)
         raise
+    if partial:
+        os.replace(partial, tokens_out)
     _analyze()
     elapsed = time.perf_counter() - began
     click.echo(f"Đã tạo {vn_number(summary.units)} đơn vị, {vn_number(summary.officials)} cán bộ, công chức, "
