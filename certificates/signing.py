@@ -121,10 +121,24 @@ def _outside_event_loop(function, *args, **kwargs):
         return pool.submit(function, *args, **kwargs).result()
 
 
+_SIGNERS: dict[tuple, signers.SimpleSigner] = {}
+
+
+def _cached_signer(p12_path: str, passphrase: str) -> signers.SimpleSigner:
+    """The signer, loaded once per key file version: issuing a ward's certificates reads the key once."""
+    import os
+
+    key = (os.path.abspath(p12_path), os.path.getmtime(p12_path) if os.path.exists(p12_path) else None, passphrase)
+    if key not in _SIGNERS:
+        _SIGNERS.clear()
+        _SIGNERS[key] = _signer(p12_path, passphrase)
+    return _SIGNERS[key]
+
+
 def sign_pdf(pdf_bytes: bytes, p12_path: str, passphrase: str, *, reason: str, location: str,
              signer_name: str) -> bytes:
     """A PAdES (B-B) signature over the whole PDF, appended as an incremental update."""
-    signer = _signer(p12_path, passphrase)
+    signer = _cached_signer(p12_path, passphrase)
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         subfilter=fields.SigSeedSubFilter.PADES,

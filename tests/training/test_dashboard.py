@@ -364,3 +364,20 @@ def test_official_page_shows_competencies_and_sections(client, hr_org):
     assert bare.count("Chưa đạt") >= 5 and AI_NAME in bare
     expiring = client.get(f"/hr/officials/{people['a3'].id}").get_data(as_text=True)
     assert "Sắp hết hạn" in expiring
+
+
+def test_many_units_are_shown_a_page_at_a_time(client, auth, make_user, make_unit, monkeypatch):
+    """A country's thousands of communes: the overview pages its unit rows instead of one huge page."""
+    from training.hr import dashboard_views
+
+    monkeypatch.setattr(dashboard_views, "UNIT_ROWS_PER_PAGE", 2)
+    city = make_unit("NUOC", "Cả nước", "city")
+    for n in range(5):
+        make_unit(f"NUOC-{n}", f"Xã Thử {n}", "commune", city)
+    make_user("hr.all@example.vn", roles=("hr",), unit=city)
+    auth.login("hr.all@example.vn")
+    first = client.get("/hr/").get_data(as_text=True)
+    assert "Xã Thử 0" in first and "Xã Thử 4" not in first  # the city's own row comes first
+    assert "trang 1 / 3" in first
+    last = client.get("/hr/?rows_page=3").get_data(as_text=True)
+    assert "Xã Thử 4" in last and "Xã Thử 0" not in last

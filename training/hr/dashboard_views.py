@@ -38,17 +38,26 @@ def _locale() -> str:
     return str(get_locale())
 
 
+UNIT_ROWS_PER_PAGE = 60
+
+
 def _overview(root: OrgUnit | None, now: datetime) -> dict:
     """Everything the overview partial shows for `root`: rows, total, charts."""
     rows, total = summary(root, now)
     if all(row.direct for row in rows):
         rows = []  # a unit without sub-units (a department): its total says it all
+    # A country has thousands of communes: the table and charts show them a page at a time.
+    pages = max(1, -(-len(rows) // UNIT_ROWS_PER_PAGE))
+    rows_page = min(max(request.args.get("rows_page", 1, type=int), 1), pages)
+    all_rows = len(rows)
+    rows = rows[(rows_page - 1) * UNIT_ROWS_PER_PAGE:rows_page * UNIT_ROWS_PER_PAGE]
     competencies = competency_columns()
     heat = heatmap_from_rows(rows, competencies)
     trend = qualified_trend(root, now)
     window = request.args.get("window", type=int)
     return {
         "rows": rows, "total": total, "competencies": competencies, "heat": heat, "trend": trend,
+        "rows_page": rows_page, "rows_pages": pages, "all_rows": all_rows,
         "window": window if window in EXPIRING_WINDOWS else EXPIRING_WINDOWS[0], "windows": EXPIRING_WINDOWS,
         "heatmap_svg": charts.heatmap_svg(heat, row_label, _locale()) if rows else None,
         "bars_svg": charts.bars_svg(rows, row_label) if rows else None,
