@@ -44,10 +44,10 @@ def setup_command(demo: bool) -> None:
 
     result = load_demo(current_app.config.get("DEMO_PASSWORD"))
     db.session.commit()
+    click.echo(f"Dữ liệu mẫu: Thành phố Hồ Chí Minh, 10 phường, {result.officials} cán bộ, công chức.")
     for hook in current_app.extensions.get("demo_hooks", []):
         hook()
         db.session.commit()
-    click.echo(f"Dữ liệu mẫu: Thành phố Hồ Chí Minh, 10 phường, {result.officials} cán bộ, công chức.")
     click.echo("Tài khoản mẫu (demo accounts):")
     for email, roles in result.accounts:
         click.echo(f"  {email:<26} {roles}")
