@@ -149,10 +149,31 @@ def revoke_certificate(certificate: Certificate, actor: User | None, reason: str
 
 
 def on_competency_recorded(record: CompetencyRecord) -> None:
-    """Hook from quizzes: a passed attempt may complete the set; issue at once if so."""
+    """Hook from quizzes: a passed attempt may complete the set. Issuing (render + sign) runs on the
+    job queue when REDIS_URL is set, at once otherwise."""
+    from training.jobs import enqueue
+
+    if current_app.config.get("REDIS_URL"):
+        db.session.flush()
+        # The worker must see the new record: queue after this request's commit.
+        _after_commit(lambda: enqueue("certificates.issuing.issue_for_user", record.user_id))
+        return
     official = db.session.get(User, record.user_id)
     if official is not None:
         issue_certificate(official)
+
+
+def issue_for_user(user_id: int) -> str | None:
+    """Job: issue the certificate for one official if they qualify; returns its serial."""
+    official = db.session.get(User, user_id)
+    certificate = issue_certificate(official) if official is not None else None
+    return certificate.serial if certificate else None
+
+
+def _after_commit(callback) -> None:
+    import sqlalchemy.event
+
+    sqlalchemy.event.listen(db.session(), "after_commit", lambda _session: callback(), once=True)
 
 
 def _config():

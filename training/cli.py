@@ -15,6 +15,9 @@ def register_cli(app) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(roster_group)
     app.cli.add_command(api_token_group)
+    from training.jobs import register_cli as register_worker
+
+    register_worker(app)
 
 
 def run_migrations() -> None:
