@@ -130,16 +130,18 @@ def member_statuses(assignment: Assignment, today: date | None = None, scope: Or
     statuses = []
     for user in pagination.items:
         row = progress.get(user.id)
-        if row is not None and row.completed_at is not None:
-            state = "done"
-        elif today > assignment.due_on:
-            state = "late"
-        elif row is not None:
-            state = "in_progress"
-        else:
-            state = "not_started"
-        statuses.append(MemberStatus(user, state, row.completed_at if row else None, done_counts.get(user.id, 0)))
+        statuses.append(MemberStatus(user, assignment_state(row, assignment.due_on, today),
+                                     row.completed_at if row else None, done_counts.get(user.id, 0)))
     return pagination, statuses
+
+
+def assignment_state(progress: CourseProgress | None, due_on: date, today: date) -> str:
+    """"done", "late", "in_progress" or "not_started" for one official's progress on an assigned course."""
+    if progress is not None and progress.completed_at is not None:
+        return "done"
+    if today > due_on:
+        return "late"
+    return "in_progress" if progress is not None else "not_started"
 
 
 def assignment_counts(assignment: Assignment, today: date | None = None) -> dict[str, int]:

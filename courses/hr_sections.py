@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
-from courses.assignments import assignments_for_user, today_in_vietnam
+from courses.assignments import assignment_state, assignments_for_user, today_in_vietnam
 from courses.models import Assignment, CourseProgress
 from training.extensions import db
 from training.models import OrgUnit, User
@@ -34,16 +34,9 @@ def official_assignments(user: User, today: date | None = None) -> list[dict]:
     items = []
     for assignment in assignments:
         row = progress.get(assignment.course_id)
-        if row is not None and row.completed_at is not None:
-            state = "done"
-        elif today > assignment.due_on:
-            state = "late"
-        elif row is not None:
-            state = "in_progress"
-        else:
-            state = "not_started"
         items.append({"assignment": assignment, "course": assignment.course, "due_on": assignment.due_on,
-                      "state": state, "completed_at": row.completed_at if row else None})
+                      "state": assignment_state(row, assignment.due_on, today),
+                      "completed_at": row.completed_at if row else None})
     return items
 
 

@@ -264,7 +264,8 @@ class QuestionForm(BaseForm):
                             data=self.type_data(option_format or text_format))
 
     def type_data(self, fmt: str) -> dict:
-        raise NotImplementedError
+        """The type's `data` dict from the form's fields; each question form defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define type_data")
 
     @classmethod
     def initial(cls, q: QuestionData, category_id: int) -> dict:

@@ -8,20 +8,12 @@ import unicodedata
 import markdown as md
 import nh3
 
-# The lesson allow-list (courses/markdown.py), copied so this module stays free of Flask, plus images.
-ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "del", "ins", "mark",
-    "sub", "sup", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "code", "pre", "kbd", "abbr",
-    "table", "thead", "tbody", "tr", "th", "td", "caption", "a", "span", "img",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "th": {"scope", "colspan", "rowspan", "align"},
-    "td": {"colspan", "rowspan", "align"},
-    "ol": {"start"},
-    "img": {"src", "alt", "title", "width", "height"},
-}
+from courses.markdown import ALLOWED_ATTRIBUTES as LESSON_ATTRIBUTES
+from courses.markdown import ALLOWED_TAGS as LESSON_TAGS
+
+# The lesson allow-list (courses.markdown, pure Python too) plus images: imported questions carry them.
+ALLOWED_TAGS = set(LESSON_TAGS) | {"img"}
+ALLOWED_ATTRIBUTES = {**LESSON_ATTRIBUTES, "img": {"src", "alt", "title", "width", "height"}}
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SRC = re.compile(r'\ssrc="([^"]*)"')
 

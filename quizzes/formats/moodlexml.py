@@ -62,11 +62,11 @@ class _Node:
 
 
 class _Forbidden(Exception):
-    pass
+    """The file uses an XML feature we refuse (DOCTYPE, entities): the whole file is refused."""
 
 
 class _QuestionError(Exception):
-    pass
+    """One question cannot be imported; the message is reported with its line."""
 
 
 def _parse_xml(text: str) -> _Node:

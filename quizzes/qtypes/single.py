@@ -48,7 +48,8 @@ class ChoiceType(QuestionType):
                 "answers": [self.html(o.get("text"), o.get("format") or q.text_format) for o in right]}
 
     def right_options(self, q: QuestionData) -> list[dict]:
-        raise NotImplementedError
+        """The options shown as the right answer in review; single and multi choice define it."""
+        raise NotImplementedError(f"{type(self).__name__} must define right_options")
 
 
 @register
