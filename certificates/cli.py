@@ -42,7 +42,7 @@ def issue_command() -> None:
     """Issue certificates to everyone who newly qualifies."""
     from certificates.issuing import issue_for_everyone
 
-    issued = issue_for_everyone()
+    issued = issue_for_everyone(commit_each=True)
     db.session.commit()
     click.echo(f"Đã cấp {len(issued)} giấy chứng nhận.")
     for certificate in issued:

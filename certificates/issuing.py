@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from certificates.models import Certificate
 from certificates.qualification import is_digitally_capable, required_competencies, valid_records
@@ -31,11 +32,24 @@ def new_serial(issued: datetime) -> str:
 
 
 def current_certificate(official: User, now: datetime | None = None) -> Certificate | None:
-    """The official's certificate valid now, if any (there is never more than one)."""
+    """The official's certificate valid now, if any (the database allows never more than one)."""
     now = now or datetime.now(timezone.utc)
     return db.session.scalar(sa.select(Certificate).where(
-        Certificate.user_id == official.id, Certificate.revoked_at.is_(None), Certificate.expires_at > now)
-        .order_by(Certificate.issued_at.desc()))
+        Certificate.user_id == official.id, Certificate.is_current.is_(True), Certificate.revoked_at.is_(None),
+        Certificate.expires_at > now))
+
+
+def _retire_expired(official_id: int, now: datetime) -> None:
+    """An expired certificate stops being the official's current one, so a new one may be issued."""
+    db.session.execute(sa.update(Certificate).where(
+        Certificate.user_id == official_id, Certificate.is_current.is_(True), Certificate.expires_at <= now)
+        .values(is_current=False).execution_options(synchronize_session=False))
+
+
+def is_test_identity(config) -> bool:
+    """True when certificates are signed with a test identity: the development one (no CERT_P12_PATH)
+    or any identity of a deployment that says it is a test (TEST_DEPLOYMENT)."""
+    return not config.get("CERT_P12_PATH") or bool(config.get("TEST_DEPLOYMENT"))
 
 
 def signing_paths(config) -> tuple[str, str]:
@@ -57,8 +71,20 @@ def ensure_dev_identity(config) -> str | None:
     return path
 
 
+def public_base_url(config) -> str:
+    """The site's address for QR codes: PUBLIC_BASE_URL (required in production), else the address this
+    request reached the server at (development on any port), else the development server's default."""
+    from flask import has_request_context, request
+
+    if config.get("PUBLIC_BASE_URL"):
+        return config["PUBLIC_BASE_URL"].rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    return "http://127.0.0.1:5000"
+
+
 def verify_url(config, serial: str) -> str:
-    return f"{config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{serial}"
+    return f"{public_base_url(config)}/verify/{serial}"
 
 
 def _render_and_sign(certificate: Certificate, config) -> bytes:
@@ -81,18 +107,27 @@ def _render_and_sign(certificate: Certificate, config) -> bytes:
         signer_title=config["CERT_SIGNER_TITLE"],
         signer_name=config["CERT_SIGNER_NAME"],
         verify_url=verify_url(config, certificate.serial),
+        test_notice=certificate.test_identity,
     )
     pdf = render_certificate(data)
     ensure_dev_identity(config)
     path, passphrase = signing_paths(config)
     return sign_pdf(pdf, path, passphrase, reason="Chứng nhận công chức số", location=config["CERT_PLACE"],
-                    signer_name=config["CERT_SIGNER_NAME"])
+                    signer_name=config["CERT_SIGNER_NAME"], tsa_url=config.get("TSA_URL"))
 
 
 def issue_certificate(official: User, now: datetime | None = None, config=None) -> Certificate | None:
-    """Issue a certificate if the official qualifies now and holds no valid one; else None."""
+    """Issue a certificate if the official qualifies now and holds no valid one; else None.
+
+    Idempotent whoever asks and however often: the row is claimed first, and the partial unique index
+    on the official's current certificate lets exactly one of several parallel issuers claim it (the
+    others wait for it, then find it taken and issue nothing). Rendering and signing follow the claim.
+    """
     now = now or datetime.now(timezone.utc)
-    if not is_digitally_capable(official, now) or current_certificate(official, now) is not None:
+    if not is_digitally_capable(official, now):
+        return None
+    _retire_expired(official.id, now)
+    if current_certificate(official, now) is not None:
         return None
     from certificates.signing import sha256_hex
 
@@ -109,43 +144,85 @@ def issue_certificate(official: User, now: datetime | None = None, config=None) 
         competencies=[{"code": c.code, "name": c.name_vi, "score": round(r.score or 0, 1),
                        "achieved_at": r.achieved_at.isoformat(), "expires_at": r.expires_at.isoformat()}
                       for c, r in records],
-        issued_at=now, expires_at=min(r.expires_at for _c, r in records),
+        issued_at=now, expires_at=min(r.expires_at for _c, r in records), is_current=True,
+        test_identity=is_test_identity(config),
     )
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(certificate)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()  # another issuer holds this official's current certificate
+        return None
+    savepoint.commit()
     certificate.pdf = _render_and_sign(certificate, config)
     certificate.pdf_sha256 = sha256_hex(certificate.pdf)
-    db.session.add(certificate)
     db.session.flush()
+    audit.record(None, "certificate.issue", certificate.serial, holder=certificate.holder_name,
+                 user_id=official.id, competencies=[c["code"] for c in certificate.competencies])
     return certificate
 
 
-def issue_for_everyone(now: datetime | None = None) -> list[Certificate]:
-    """Issue certificates to every active official who newly qualifies (`certificates issue`)."""
-    now = now or datetime.now(timezone.utc)
-    holders = sa.select(Certificate.user_id).where(Certificate.revoked_at.is_(None), Certificate.expires_at > now)
+def newly_qualified_ids(now: datetime) -> list[int]:
+    """Ids of active officials who hold some valid record and no valid certificate (candidates to issue)."""
+    holders = sa.select(Certificate.user_id).where(
+        Certificate.is_current.is_(True), Certificate.revoked_at.is_(None), Certificate.expires_at > now)
     candidates = sa.select(CompetencyRecord.user_id).where(
         CompetencyRecord.revoked_at.is_(None), CompetencyRecord.expires_at > now).distinct()
-    officials = db.session.scalars(sa.select(User).where(
-        User.active.is_(True), User.id.in_(candidates), User.id.not_in(holders)).order_by(User.id))
+    return list(db.session.scalars(sa.select(User.id).where(
+        User.active.is_(True), User.id.in_(candidates), User.id.not_in(holders)).order_by(User.id)))
+
+
+def issue_for_everyone(now: datetime | None = None, commit_each: bool = False) -> list[Certificate]:
+    """Issue certificates to every active official who newly qualifies (`certificates issue`).
+
+    With `commit_each`, each certificate is committed on its own, so a stopped run keeps what it did
+    and a rerun continues where it stopped.
+    """
+    now = now or datetime.now(timezone.utc)
     issued = []
-    for official in officials:
-        certificate = issue_certificate(official, now)
+    for official_id in newly_qualified_ids(now):
+        official = db.session.get(User, official_id)
+        certificate = issue_certificate(official, now) if official is not None else None
         if certificate is not None:
             issued.append(certificate)
+        if commit_each:
+            db.session.commit()
     return issued
 
 
 def revoke_certificate(certificate: Certificate, actor: User | None, reason: str,
-                       now: datetime | None = None) -> None:
+                       now: datetime | None = None) -> list[CompetencyRecord]:
+    """Revoke a certificate and the competency records it rests on; returns the records revoked.
+
+    Revoked means revoked: those records never qualify anyone again, so neither the next
+    `certificates issue` nor the pass hook can issue a new certificate until the official passes a
+    new attempt started after this moment.
+    """
     reason = " ".join((reason or "").split())
     if not reason:
         raise CertificateError(_("Hãy nêu lý do thu hồi."))
     if certificate.revoked_at is not None:
         raise CertificateError(_("Chứng nhận này đã bị thu hồi."))
-    certificate.revoked_at = now or datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    certificate.revoked_at = now
+    certificate.is_current = False
     certificate.revoked_reason = reason[:500]
     certificate.revoked_by_id = actor.id if actor else None
+    codes = [c.get("code") for c in certificate.competencies or [] if isinstance(c, dict)]
+    records = list(db.session.scalars(sa.select(CompetencyRecord).join(Competency).where(
+        CompetencyRecord.user_id == certificate.user_id, Competency.code.in_(codes),
+        CompetencyRecord.revoked_at.is_(None), CompetencyRecord.achieved_at <= now)))
+    record_reason = _("Thu hồi cùng giấy chứng nhận %(serial)s: %(reason)s", serial=certificate.serial,
+                      reason=reason)[:500]
+    for record in records:
+        record.revoked_at = now
+        record.revoked_by_id = certificate.revoked_by_id
+        record.revoked_reason = record_reason
+    db.session.flush()
     audit.record(actor, "certificate.revoke", certificate.serial, reason=certificate.revoked_reason,
-                 holder=certificate.holder_name)
+                 holder=certificate.holder_name, revoked_records=[r.id for r in records])
+    return records
 
 
 def on_competency_recorded(record: CompetencyRecord) -> None:
@@ -155,18 +232,24 @@ def on_competency_recorded(record: CompetencyRecord) -> None:
 
     if current_app.config.get("REDIS_URL"):
         db.session.flush()
-        # The worker must see the new record: queue after this request's commit.
-        _after_commit(lambda: enqueue("certificates.issuing.issue_for_user", record.user_id))
+        # The worker must see the new record: queue after this request's commit. It has no request, so
+        # it is told the address this one came in at (used only when PUBLIC_BASE_URL is unset).
+        base_url = public_base_url(current_app.config)
+        user_id = record.user_id
+        _after_commit(lambda: enqueue("certificates.issuing.issue_for_user", user_id, base_url))
         return
     official = db.session.get(User, record.user_id)
     if official is not None:
         issue_certificate(official)
 
 
-def issue_for_user(user_id: int) -> str | None:
+def issue_for_user(user_id: int, base_url: str | None = None) -> str | None:
     """Job: issue the certificate for one official if they qualify; returns its serial."""
     official = db.session.get(User, user_id)
-    certificate = issue_certificate(official) if official is not None else None
+    config = _config()
+    if base_url and not config.get("PUBLIC_BASE_URL"):
+        config["PUBLIC_BASE_URL"] = base_url
+    certificate = issue_certificate(official, config=config) if official is not None else None
     return certificate.serial if certificate else None
 
 

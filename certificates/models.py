@@ -13,7 +13,14 @@ from training.models.types import UTCDateTime, utcnow
 
 class Certificate(db.Model):
     __tablename__ = "certificates"
-    __table_args__ = (sa.Index("ix_certificates_user_expires", "user_id", "expires_at"),)
+    # At most one valid certificate per official: a valid certificate is always the official's current
+    # one (revoking or replacing clears `is_current`), and the partial unique index allows one current.
+    __table_args__ = (
+        sa.Index("ix_certificates_user_expires", "user_id", "expires_at"),
+        sa.Index("uq_certificates_one_current", "user_id", unique=True,
+                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current = 1")),
+        sa.CheckConstraint("NOT is_current OR revoked_at IS NULL", name="current_not_revoked"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(sa.String(40), unique=True)  # random, not guessable
@@ -28,6 +35,9 @@ class Certificate(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    is_current: Mapped[bool] = mapped_column(default=True)
+    # Whether this certificate was signed with a test identity (a test deployment says so on it).
+    test_identity: Mapped[bool] = mapped_column(default=False)
     pdf_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     pdf: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
 

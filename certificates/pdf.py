@@ -41,6 +41,9 @@ MOTTO = "Độc lập - Tự do - Hạnh phúc"
 QR_CAPTION = "Quét mã để xác minh"
 
 
+TEST_NOTICE = "BẢN THỬ NGHIỆM — ký bằng khóa thử nghiệm, không có giá trị chứng nhận"
+
+
 @dataclass(frozen=True)
 class CertificateData:
     serial: str
@@ -56,6 +59,7 @@ class CertificateData:
     signer_name: str
     verify_url: str
     issuer_parent: str = ""               # optional line above the issuer
+    test_notice: bool = False             # signed with a test identity: the certificate says so
 
 
 def nfc(text) -> str:
@@ -313,6 +317,17 @@ def render_certificate(data: CertificateData) -> bytes:
     _centred(c, "(Đã ký số)", sign_x, y - 2, ITALIC, 9)
     c.setFillColor(INK)
     _centred(c, nfc(data.signer_name), sign_x, 56, BOLD, 13, sign_w)
+
+    if data.test_notice:
+        # A test deployment's certificate must never pass for a real one, on screen or on paper.
+        c.saveState()
+        c.setFillColor(RED)
+        _centred(c, TEST_NOTICE, centre, PAGE_H - 40, BOLD, 12, content_w)
+        c.translate(centre, PAGE_H / 2)
+        c.rotate(24)
+        c.setFillColor(colors.Color(0.64, 0.09, 0.1, alpha=0.13))
+        _centred(c, "BẢN THỬ NGHIỆM", 0, 0, BOLD, 88)
+        c.restoreState()
 
     c.showPage()
     c.save()

@@ -2,7 +2,7 @@
 
 Pure Python: no Flask, no database. The issuing organisation's key and certificate come from a
 PKCS#12 file. `make_dev_identity` makes a self-signed one for development whose subject says
-plainly that it is a test identity. Signing is offline (no timestamp server).
+plainly that it is a test identity. Signing is offline unless a timestamp authority (TSA_URL) is given.
 """
 from __future__ import annotations
 
@@ -136,8 +136,12 @@ def _cached_signer(p12_path: str, passphrase: str) -> signers.SimpleSigner:
 
 
 def sign_pdf(pdf_bytes: bytes, p12_path: str, passphrase: str, *, reason: str, location: str,
-             signer_name: str) -> bytes:
-    """A PAdES (B-B) signature over the whole PDF, appended as an incremental update."""
+             signer_name: str, tsa_url: str | None = None) -> bytes:
+    """A PAdES signature over the whole PDF, appended as an incremental update.
+
+    The signature carries its signing time (B-B); with `tsa_url`, also an RFC 3161 timestamp from that
+    authority (B-T), so the time does not rest on this server's clock alone.
+    """
     signer = _cached_signer(p12_path, passphrase)
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
@@ -150,9 +154,21 @@ def sign_pdf(pdf_bytes: bytes, p12_path: str, passphrase: str, *, reason: str, l
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
     output = io.BytesIO()
     try:
-        _outside_event_loop(signers.PdfSigner(metadata, signer=signer).sign_pdf, writer, output=output)
+        timestamper = None
+        if tsa_url:
+            from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+            timestamper = RequestsHTTPTimeStamper(tsa_url, timeout=10)
+        _outside_event_loop(signers.PdfSigner(metadata, signer=signer, timestamper=timestamper).sign_pdf,
+                            writer, output=output)
     except SigningError as error:
         raise SigningSetupError(f"Không ký được tệp PDF: {error}") from error
+    except Exception as error:  # the timestamp authority's errors come in several classes
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+        if isinstance(error, TimestampRequestError) or "Timestamp" in type(error).__name__:
+            raise SigningSetupError(f"Không lấy được dấu thời gian từ {tsa_url}: {error}") from error
+        raise
     return output.getvalue()
 
 
@@ -163,7 +179,8 @@ class VerifyResult:
     signer: str = ""            # the signing certificate's subject (human readable)
     trusted: bool = False       # the signer chains to one of the trust roots
     covers_whole_file: bool = False
-    signed_at: datetime | None = None
+    signed_at: datetime | None = None           # the signer's own clock (signing-time attribute)
+    timestamped_at: datetime | None = None      # an RFC 3161 timestamp's time, when the signature has one
     reason: str = ""
     location: str = ""
     problems: list[str] = field(default_factory=list)
@@ -218,6 +235,7 @@ def verify_pdf(pdf_bytes: bytes, trust_roots=()) -> VerifyResult:
         trusted=bool(status.trusted),
         covers_whole_file=whole,
         signed_at=embedded.self_reported_timestamp,
+        timestamped_at=status.timestamp_validity.timestamp if status.timestamp_validity is not None else None,
         reason=str(signed.get("/Reason", "")),
         location=str(signed.get("/Location", "")),
         problems=problems,

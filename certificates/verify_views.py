@@ -25,7 +25,8 @@ def _find(serial: str) -> Certificate | None:
 
 
 def public_record(certificate: Certificate, now: datetime) -> dict:
-    """What anyone may know: no e-mail, no birth date, nothing beyond the certificate itself."""
+    """What anyone may know: no e-mail, no birth date, nothing beyond the certificate itself; a revocation
+    shows its date, never HR's reason (that stays on HR's pages)."""
     record = {
         "serial": certificate.serial,
         "holder": certificate.holder_name,
@@ -38,7 +39,8 @@ def public_record(certificate: Certificate, now: datetime) -> dict:
     }
     if certificate.revoked_at is not None:
         record["revoked_at"] = certificate.revoked_at.isoformat()
-        record["revoked_reason"] = certificate.revoked_reason
+    if certificate.test_identity:
+        record["test"] = True  # signed with a test identity: no value as a certificate
     return record
 
 

@@ -73,10 +73,10 @@ def get_attempt(attempt_id: int):
     if attempt is None:
         return json_error(404)
     touch_deadline(attempt)
-    db.session.commit()
     payload = attempt_payload(attempt)
     if attempt.state == "finished":
         payload.update({"score": attempt.score, "max_score": attempt.max_score, "passed": attempt.passed})
+    db.session.commit()
     return jsonify(payload)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
 from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
+from quizzes.opaque import UnknownId, ensure_public_ids, to_bank, with_public_ids
 from quizzes.qtypes import get_type
 from training.extensions import db
 from training.models import CompetencyRecord, User
@@ -161,7 +162,8 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
     for slot_number, (version, mark) in enumerate(drawn, start=1):
         qtype = get_type(version.qtype)
         data = version_data(version)
-        order = qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng)
+        # Bank ids carry the authoring order (and so the key): the learner sees random ones.
+        order = with_public_ids(qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng))
         attempt.slots.append(AttemptSlot(slot=slot_number, question_version_id=version.id, max_mark=mark,
                                          order=order))
     savepoint = db.session.begin_nested()
@@ -188,6 +190,9 @@ def _unshuffled(q):
 
 
 # --------------------------------------------------------------------------- answering
+_NOT_AN_ANSWER = object()  # what no question type accepts: asks the type for its own "wrong shape" message
+
+
 def get_slot(attempt: Attempt, slot_number: int) -> AttemptSlot:
     for slot in attempt.slots:
         if slot.slot == slot_number:
@@ -203,12 +208,22 @@ def ensure_open_for_answers(attempt: Attempt, now: datetime) -> None:
 
 
 def save_answer(attempt: Attempt, slot_number: int, response, now: datetime | None = None) -> AttemptSlot:
-    """Store one answer (the last write wins). Raises AttemptError 409 when closed, 422 when malformed."""
+    """Store one answer (the last write wins), given in the public ids the learner was shown.
+
+    Raises AttemptError 409 when closed, 422 when malformed or naming an id the slot never showed.
+    """
     now = now or now_utc()
     ensure_open_for_answers(attempt, now)
     slot = get_slot(attempt, slot_number)
+    qtype = get_type(slot.question_version.qtype)
+    data = version_data(slot.question_version)
+    try:
+        response = to_bank(qtype.name, response, ensure_public_ids(slot))
+    except UnknownId:
+        raise AttemptError(qtype.check_response(data, _NOT_AN_ANSWER) or _("Câu trả lời không hợp lệ."),
+                           422, "invalid_response") from None
     if response is not None and response != "" and response != [] and response != {}:
-        problem = get_type(slot.question_version.qtype).check_response(version_data(slot.question_version), response)
+        problem = qtype.check_response(data, response)
         if problem:
             raise AttemptError(problem, 422, "invalid_response")
     slot.response = response
@@ -272,10 +287,19 @@ def submit_attempt(attempt: Attempt, now: datetime | None = None, auto: bool = F
 
 
 def record_competency(attempt: Attempt) -> CompetencyRecord | None:
-    """A passed attempt creates (or renews, as a newer record) the official's competency record."""
+    """A passed attempt creates (or renews, as a newer record) the official's competency record, when
+    the quiz meets the granting policy and the attempt began after any revocation of that competency."""
     competency = attempt.quiz.competency
     if competency is None:
         return None
+    from quizzes.policy import attempt_may_grant
+
+    if not attempt_may_grant(attempt):
+        return None  # below the granting policy: a pass, but no competency
+    last_revoked = db.session.scalar(sa.select(sa.func.max(CompetencyRecord.revoked_at)).where(
+        CompetencyRecord.user_id == attempt.user_id, CompetencyRecord.competency_id == competency.id))
+    if last_revoked is not None and attempt.started_at < last_revoked:
+        return None  # revoked means revoked: only an attempt started after the revocation earns it back
     achieved = attempt.submitted_at
     record = CompetencyRecord(user_id=attempt.user_id, competency_id=competency.id, achieved_at=achieved,
                               expires_at=add_months(achieved, competency.validity_months), score=attempt.percent,

@@ -18,6 +18,7 @@ from quizzes import bp
 from quizzes.bank import (BankError, _refresh_path, categories_tree, create_category, create_question,
                           question_data, subtree_ids, update_question, validate_question)
 from quizzes.bank_forms import QUESTION_FORMS, CategoryForm, show_number
+from quizzes.lint import bank_findings, statistics_links
 from quizzes.models import Question, QuestionCategory, QuestionVersion, Tag, question_tags
 from quizzes.qdata import QTYPES, QuestionData, to_dict
 from quizzes.qtypes import dict_items, fraction_of, get_type, number, percent
@@ -205,9 +206,11 @@ def bank_index():
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
     tags = db.session.scalars(sa.select(Tag.name).where(Tag.id.in_(sa.select(question_tags.c.tag_id)))
                               .order_by(Tag.name)).all()
+    findings = bank_findings(category) if category is not None else None
     return render_template("quizzes/bank/index.html", page=page, questions=page.items, tree=_category_tree(),
                            category=category, filters=filters, tags=tags, qtypes=QTYPES, type_label=type_label,
-                           form=ConfirmForm())
+                           form=ConfirmForm(), findings=findings,
+                           stats=statistics_links(f.question_id for f in findings or []))
 
 
 # --------------------------------------------------------------------------- categories

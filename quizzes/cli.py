@@ -55,6 +55,58 @@ def import_command(file: str, fmt: str, category: str | None) -> None:
                + f" vào: {'; '.join(summary.categories)}.")
 
 
+@quizzes_group.command("lint")
+@click.option("--category", default=None, help="Category path to check (with its subcategories); all when omitted.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Check a question file before importing it, instead of the bank.")
+@click.option("--format", "fmt", type=click.Choice(["gift", "moodlexml", "aiken"]), default="gift",
+              show_default=True, help="Format of --file.")
+def lint_command(category: str | None, file: str | None, fmt: str) -> None:
+    """The question-quality check: one line per finding; nothing is changed. Exit 1 when anything is found."""
+    from flask import url_for
+
+    from quizzes.bank import find_category
+    from quizzes.lint import LintItem, bank_findings, lint, ref_of, statistics_links
+    from quizzes.transfer import ImportRefused, parse_file
+
+    if file:
+        with open(file, "rb") as handle:
+            data = handle.read()
+        try:
+            result = parse_file(data, fmt)
+        except ImportRefused as exc:
+            for issue in exc.issues:
+                click.echo(f"Lỗi: {issue}", err=True)
+            sys.exit(2)
+        findings = lint([LintItem(ref_of(p.question), p.question, line=p.line) for p in result.questions],
+                        os.path.basename(file))
+        links = {}
+    else:
+        scope = find_category(_path(category)) if category else None
+        if category and scope is None:
+            click.echo(f"Lỗi: không có danh mục “{category}”.", err=True)
+            sys.exit(2)
+        findings = bank_findings(scope)
+        links = statistics_links(f.question_id for f in findings)
+    for finding in findings:
+        line = str(finding)
+        if finding.question_id in links:
+            with current_app_url_context():
+                line += " — " + "Thống kê: " + url_for("quizzes.manage_statistics", quiz_id=links[finding.question_id],
+                                                       _anchor=f"question-{finding.question_id}", _external=True)
+        click.echo(line)
+    click.echo(f"{len(findings)} phát hiện." if findings else "Không có phát hiện nào.", err=True)
+    sys.exit(1 if findings else 0)
+
+
+def current_app_url_context():
+    """A request context for url_for outside a request, at the site's public address."""
+    from flask import current_app
+
+    base = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    return current_app.test_request_context(base_url=base)
+
+
 @quizzes_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["gift", "moodlexml"]), required=True)
 @click.option("--category", default=None, help="Category path to export (with its subcategories).")
@@ -91,6 +143,49 @@ DEMO_QUIZ_SETTINGS = {"pass_percent": 70.0, "time_limit_s": 30 * 60, "max_attemp
 DEMO_QUESTIONS_PER_QUIZ = 20
 
 
+def _comparable(q) -> dict:
+    from quizzes.qdata import to_dict
+    from training.vntext import nfc
+
+    data = to_dict(q)
+    data["tags"] = sorted(nfc(t).lower() for t in data["tags"])
+    for key in ("name", "text", "general_feedback"):
+        data[key] = nfc(data[key])
+    return data
+
+
+def sync_shipped_bank(result, category) -> int:
+    """Bring a shipped bank already in the database up to date with its file, question by question
+    (matched by ID number): changed questions get a new version (attempts keep theirs), new ones are
+    added, and shipped questions no longer in the file are hidden. Returns how many changed."""
+    from quizzes.bank import create_question, question_data, update_question
+    from quizzes.models import Question
+
+    existing = {q.idnumber: q for q in db.session.scalars(
+        sa.select(Question).where(Question.category_id == category.id, Question.idnumber != ""))}
+    changed = 0
+    shipped = set()
+    for parsed in result.questions:
+        q = parsed.question
+        if not q.idnumber:
+            continue
+        shipped.add(q.idnumber)
+        question = existing.get(q.idnumber)
+        if question is None:
+            create_question(category, q)
+            changed += 1
+        elif _comparable(question_data(question)) != _comparable(q) or question.hidden:
+            update_question(question, q)
+            question.hidden = False
+            changed += 1
+    for idnumber, question in existing.items():
+        if idnumber not in shipped and not question.hidden:
+            question.hidden = True
+            changed += 1
+    db.session.flush()
+    return changed
+
+
 def load_demo_quizzes() -> None:
     """Import the shipped GIFT banks (one per competency) and publish one quiz per competency."""
     from courses.models import Course
@@ -120,6 +215,10 @@ def load_demo_quizzes() -> None:
                 click.echo(f"{filename}: {exc}", err=True)
                 continue
             category = find_category(category_path)
+        else:
+            changed = sync_shipped_bank(result, category)
+            if changed:
+                click.echo(f"{filename}: đã cập nhật {changed} câu hỏi theo ngân hàng mới.")
         category.competency = competency
         if db.session.scalar(sa.select(Quiz.id).where(Quiz.competency_id == competency.id)) is None:
             course = db.session.scalar(sa.select(Course).where(Course.competency_id == competency.id))

@@ -33,6 +33,7 @@ from werkzeug.security import generate_password_hash
 from quizzes.attempts import add_months
 from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
 from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
+from quizzes.opaque import with_public_ids
 from quizzes.qtypes import get_type
 from training.extensions import db
 from training.models import ApiToken, Competency, CompetencyRecord, OrgUnit, Position, User, UserRole
@@ -243,7 +244,8 @@ def _version_plan(version: QuestionVersion, shuffle_options: bool, rng: random.R
     if not shuffle_options:
         q.data = {**q.data, "shuffle": False}
     qtype = get_type(version.qtype)
-    orders = [_json(qtype.initial_order(q, rng)) for _ in range(4)]
+    # Finished synthetic history: a few orders per version, each with its own public ids.
+    orders = [_json(with_public_ids(qtype.initial_order(q, rng))) for _ in range(4)]
     right, wrong = _responses(version)
     return VersionPlan(version.id, right, wrong, orders)
 
@@ -512,7 +514,7 @@ def _competency_records(writer: BulkWriter, rng: random.Random, first_user: int,
     shares: dict[int, list[float]] = {}
     table = CompetencyRecord.__table__
     columns = ("id", "user_id", "competency_id", "achieved_at", "expires_at", "score", "evidence_url", "source",
-               "revoked_at", "created_at")
+               "revoked_at", "revoked_reason", "created_at")
     history = HISTORY_DAYS * 86400
     personal, own = math.sqrt(RECORD_CORRELATION), math.sqrt(1 - RECORD_CORRELATION)
     latest = now - timedelta(hours=1)
@@ -535,7 +537,8 @@ def _competency_records(writer: BulkWriter, rng: random.Random, first_user: int,
                         expires = add_months(achieved, months)
                         revoked = achieved + (now - achieved) * random_() if random_() < 0.005 else None
                         rows.append([None, first_user + i, competency_id, achieved, expires,
-                                     round(rng.uniform(70, 100), 2), "", "generated", revoked, achieved])
+                                     round(rng.uniform(70, 100), 2), "", "generated", revoked,
+                                     "Dữ liệu mẫu: thu hồi" if revoked else "", achieved])
                         if expires > now or random_() >= RENEWAL_SHARE:
                             break
                         # Renewed by retaking the quiz, from six weeks before to two months after expiry.

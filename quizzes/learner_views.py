@@ -10,7 +10,7 @@ from quizzes.attempts import (AttemptError, attempts_left, finished_attempts, in
                               next_start_time, now_utc, quiz_grade, quizzes_open_to, review_allows, save_answer,
                               start_or_resume, submit_attempt, touch_deadline)
 from quizzes.models import Attempt, Quiz
-from quizzes.presenting import review_view, slot_view
+from quizzes.presenting import public_response, review_view, slot_view
 from training.access import access
 from training.admin.forms import ConfirmForm
 from training.extensions import db
@@ -129,7 +129,8 @@ def attempt_page(attempt_id: int):
             if target > len(pages):
                 return redirect(url_for("quizzes.summary", attempt_id=attempt.id))
             return redirect(url_for("quizzes.attempt_page", attempt_id=attempt.id, page=max(1, target)))
-    questions = [(slot, slot_view(slot)) for slot in pages[page - 1]]
+    questions = [(slot, {**slot_view(slot), "response": public_response(slot)}) for slot in pages[page - 1]]
+    db.session.commit()  # public ids drawn now for a slot saved before they existed must stay the same
     return render_template("quizzes/attempt.html", attempt=attempt, questions=questions, page=page,
                            pages=len(pages), errors=errors, form=ConfirmForm(),
                            first_slot_of_page=[p[0].slot for p in pages if p]), 422 if errors else 200

@@ -22,6 +22,8 @@ from quizzes.manage_forms import (EXPORT_FORMAT_LABELS, FORMAT_LABELS, GRADING_L
                                   REVIEW_LABELS, ApplyImportForm, FixedRuleForm, ImportForm, QuizForm,
                                   RandomRuleForm)
 from quizzes.models import Attempt, Question, QuestionCategory, QuestionVersion, Quiz, QuizRule
+from quizzes.lint import LintItem, lint, ref_of
+from quizzes.policy import granting_problems, pass_mark_problem, planned_questions, policy
 from quizzes.qtypes import UnknownQuestionType, get_type
 from quizzes.stats_service import FLAG_LABELS, SERIOUS_FLAGS, WHICH_LABELS, build_report, report_csv
 from quizzes.transfer import EXPORTERS, ImportRefused, apply_import, export_category, parse_file
@@ -214,7 +216,7 @@ def _render_settings(quiz: Quiz | None, form: QuizForm, random_form: RandomRuleF
     max_score = sum((row["rule"].count if row["rule"].question_id is None else 1) * row["rule"].mark for row in rows)
     return render_template("quizzes/manage/quiz_form.html", quiz=quiz, form=form, random_form=random_form,
                            fixed_form=fixed_form, rows=rows, draws=draws, max_score=max_score, labels=LABELS,
-                           number=_number), status
+                           number=_number, granting_problems=granting_problems(quiz) if quiz is not None else []), status
 
 
 @bp.route("/manage/new", methods=["GET", "POST"])
@@ -223,14 +225,19 @@ def _render_settings(quiz: Quiz | None, form: QuizForm, random_form: RandomRuleF
 def manage_quiz(quiz_id: int | None = None):
     quiz = _quiz_or_404(quiz_id) if quiz_id else None
     form = _quiz_form(quiz)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _granting_policy_holds(quiz, form):
         created = quiz is None
+        before = _settings_data(quiz) if quiz is not None else {}
         if created:
             quiz = Quiz()
             db.session.add(quiz)
         _apply_settings(quiz, form)
         db.session.flush()
-        audit.record(current_user, "quiz.create" if created else "quiz.update", str(quiz.id), title=quiz.title)
+        after = _settings_data(quiz)
+        changes = {key: {"old": _plain(before.get(key)), "new": _plain(value)}
+                   for key, value in after.items() if before.get(key) != value}
+        audit.record(current_user, "quiz.create" if created else "quiz.update", str(quiz.id), title=quiz.title,
+                     changes=changes)
         db.session.commit()
         if created:
             flash(_("Đã tạo bài kiểm tra “%(title)s”. Hãy thêm câu hỏi cho bài.", title=quiz.title), "success")
@@ -240,6 +247,30 @@ def manage_quiz(quiz_id: int | None = None):
             flash(_("Bài kiểm tra đã xuất bản nhưng chưa có câu hỏi nào; học viên chưa làm được."), "warning")
         return redirect(url_for("quizzes.manage_quiz", quiz_id=quiz.id))
     return _render_settings(quiz, form, status=400 if request.method == "POST" else 200)
+
+
+def _plain(value):
+    """A settings value as JSON can hold it (dates as ISO text) for the audit log."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _granting_policy_holds(quiz: Quiz | None, form: QuizForm) -> bool:
+    """A quiz that grants a competency keeps the admin's floor on its pass mark, and is published only
+    with enough graded questions; the form says which rule failed."""
+    if not form.competency_id.data:
+        return True
+    problem = pass_mark_problem(float(form.pass_percent.data))
+    if problem:
+        form.pass_percent.errors = [*form.pass_percent.errors, problem]
+        return False
+    _floor, minimum = policy()
+    planned = planned_questions(quiz) if quiz is not None else 0
+    if form.status.data == "published" and planned < minimum:
+        form.status.errors = [*form.status.errors, _(
+            "Bài kiểm tra cấp năng lực chỉ được xuất bản khi có ít nhất %(n)d câu hỏi có chấm điểm (hiện có %(m)d). "
+            "Hãy lưu ở trạng thái nháp, thêm câu hỏi rồi xuất bản.", n=minimum, m=planned)]
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- rules
@@ -423,7 +454,9 @@ def _preview(result, base: list[str], token: str | None) -> dict:
         questions.append({"line": parsed.line, "name": q.name, "type": label, "category": path,
                           "graded": q.qtype in GRADED_TYPES})
     importable = token is not None
-    return {"by_type": sorted(by_type.items(), key=lambda kv: collation_key(kv[0])),
+    findings = lint([LintItem(ref_of(p.question), p.question, line=p.line) for p in result.questions
+                     if p.question.qtype in GRADED_TYPES], _("Tệp"))
+    return {"by_type": sorted(by_type.items(), key=lambda kv: collation_key(kv[0])), "findings": findings,
             "by_category": sorted(by_category.items(), key=lambda kv: collation_key(kv[0])),
             "questions": questions, "errors": _issue_rows(result.errors), "warnings": _issue_rows(result.warnings),
             "refused": bool(result.refused), "importable": importable, "token": token}

@@ -148,10 +148,14 @@ class QuizRule(db.Model):
 
 class Attempt(db.Model):
     __tablename__ = "attempts"
-    # The unique number per learner and quiz is what holds the attempt limit under races.
+    # The unique number per learner and quiz is what holds the attempt limit under races; the partial
+    # unique index keeps at most one attempt in progress per learner and quiz, whoever starts it.
     __table_args__ = (
         sa.UniqueConstraint("quiz_id", "user_id", "number", name="uq_attempts_quiz_user_number"),
         sa.Index("ix_attempts_user_quiz_state", "user_id", "quiz_id", "state"),
+        sa.Index("uq_attempts_one_in_progress", "quiz_id", "user_id", unique=True,
+                 postgresql_where=sa.text("state = 'in_progress'"), sqlite_where=sa.text("state = 'in_progress'")),
+        sa.CheckConstraint("state IN ('in_progress', 'finished')", name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from quizzes.bank import version_data
 from quizzes.models import Attempt, AttemptSlot
+from quizzes.opaque import ensure_public_ids, public_view, to_public
 from quizzes.qtypes import get_type
 from quizzes.richtext import to_safe_html
 
 
 def slot_view(slot: AttemptSlot) -> dict:
-    """The learner's view of one slot: type, text, options (and matching items), in the stored order."""
+    """The learner's view of one slot: type, text, options (and matching items), in the stored order,
+    each option and item under the slot's random public id."""
     version = slot.question_version
-    view = get_type(version.qtype).learner_view(version_data(version), slot.order or {})
+    view = public_view(get_type(version.qtype).learner_view(version_data(version), slot.order or {}),
+                       ensure_public_ids(slot))
     return {
         "slot": slot.slot,
         "type": view.get("type", version.qtype),
@@ -20,6 +23,11 @@ def slot_view(slot: AttemptSlot) -> dict:
            if view.get("items") else {}),
         "mark": slot.max_mark,
     }
+
+
+def public_response(slot: AttemptSlot):
+    """The slot's saved answer in the public ids its learner was shown (the quiz page and the API)."""
+    return to_public(slot.question_version.qtype, slot.response, ensure_public_ids(slot))
 
 
 def attempt_payload(attempt: Attempt) -> dict:
@@ -32,7 +40,7 @@ def attempt_payload(attempt: Attempt) -> dict:
         "started_at": attempt.started_at.isoformat(),
         "deadline": attempt.deadline.isoformat() if attempt.deadline else None,
         "questions": [slot_view(slot) for slot in attempt.slots],
-        "answers": {str(slot.slot): slot.response for slot in attempt.slots if slot.response is not None},
+        "answers": {str(slot.slot): public_response(slot) for slot in attempt.slots if slot.response is not None},
         "saved_at": {str(slot.slot): slot.saved_at.isoformat() for slot in attempt.slots if slot.saved_at},
     }
 
@@ -43,7 +51,7 @@ def review_view(slot: AttemptSlot, *, correctness: bool, right_answers: bool, fe
     qtype = get_type(version.qtype)
     data = version_data(version)
     view = slot_view(slot)
-    view["response"] = slot.response
+    view["response"] = public_response(slot)
     if correctness:
         view["fraction"] = slot.fraction
         view["mark_awarded"] = slot.mark

@@ -34,6 +34,12 @@ def _load_config(app: Flask, config) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training.sqlite")
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+    if not app.config.get("DEBUG") and not app.config.get("TESTING"):
+        from training.config import production_problems
+
+        problems = production_problems(app.config)
+        if problems:
+            raise RuntimeError("Refusing to start in production:\n- " + "\n- ".join(problems))
 
 
 def create_app(config=None) -> Flask:

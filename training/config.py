@@ -52,8 +52,15 @@ class Config:
     CERT_PLACE = "Thành phố Hồ Chí Minh"
     CERT_SIGNER_TITLE = "GIÁM ĐỐC"
     CERT_SIGNER_NAME = "(Bản thử nghiệm — chưa cấu hình người ký)"
-    # Base URL used in e-mails (links back to the site), e.g. https://congchucso.example.gov.vn
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # The site's public address, used in e-mails and certificate QR codes, e.g.
+    # https://congchucso.example.gov.vn. Required in production; in development the address the
+    # server is actually reached at is used when this is unset.
+    PUBLIC_BASE_URL: str | None = None
+    # An RFC 3161 timestamp authority for certificate signatures (optional).
+    TSA_URL: str | None = None
+    # Says explicitly that this deployment is a test: production may then sign with the test identity,
+    # and every certificate and the verification page say "BẢN THỬ NGHIỆM".
+    TEST_DEPLOYMENT = False
     DEMO_PASSWORD: str | None = None
     TESTING = False
     DEBUG = False
@@ -105,9 +112,10 @@ ENV_SETTINGS = (
     "RATELIMIT_STORAGE_URI",
     "DEMO_PASSWORD",
     "SERVER_NAME",
+    "TSA_URL",
 )
 INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE")
-BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL")
+BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "TEST_DEPLOYMENT")
 
 
 def env_overrides() -> dict:
@@ -119,6 +127,41 @@ def env_overrides() -> dict:
     if os.environ.get("DATABASE_URL"):
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     return values
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]")
+
+
+def production_problems(config) -> list[str]:
+    """What a production deployment refuses to start without; each message names its setting."""
+    import os
+    from urllib.parse import urlsplit
+
+    problems = []
+    test = bool(config.get("TEST_DEPLOYMENT"))
+    if not config.get("SECRET_KEY"):
+        problems.append("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+    if not test:
+        path = config.get("CERT_P12_PATH")
+        if not path:
+            problems.append("CERT_P12_PATH must name the issuing organisation's signing identity (PKCS#12) in "
+                            "production; certificates are never signed with the test identity unless "
+                            "TEST_DEPLOYMENT=1 says this is a test deployment.")
+        elif not os.path.isfile(path):
+            problems.append(f"CERT_P12_PATH points at {path}, which is not a readable file.")
+        if path and not config.get("CERT_P12_PASSPHRASE"):
+            problems.append("CERT_P12_PASSPHRASE must be set with CERT_P12_PATH in production.")
+    base = config.get("PUBLIC_BASE_URL") or ""
+    parts = urlsplit(base)
+    if not base:
+        problems.append("PUBLIC_BASE_URL must be set in production (the address certificate QR codes and "
+                        "e-mails point at, e.g. https://congchucso.example.gov.vn).")
+    elif parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(f"PUBLIC_BASE_URL must be an http(s) address, not {base!r}.")
+    elif parts.hostname in LOCAL_HOSTS and not test:
+        problems.append(f"PUBLIC_BASE_URL points at this machine ({base}); QR codes would send citizens to "
+                        "their own computer. Set the public address.")
+    return problems
 
 
 def normalise_database_url(url: str) -> str:

@@ -108,13 +108,18 @@ def test_hr_revokes_with_a_reason_and_it_is_audited(official, client, auth, make
     assert empty.status_code == 400
     client.post(f"/certificates/manage/{certificate.serial}", data={"reason": "Cấp nhầm người"})
     body = client.get(f"/api/v1/certificates/{certificate.serial}").get_json()
-    assert body["status"] == "revoked"
+    assert body["status"] == "revoked" and "revoked_at" in body
+    assert "Cấp nhầm người" not in str(body)  # the public never sees HR's reason
     page = client.get(f"/verify/{certificate.serial}").get_data(as_text=True)
-    assert "ĐÃ THU HỒI" in page and "Cấp nhầm người" in page
+    assert "ĐÃ THU HỒI" in page and "Cấp nhầm người" not in page
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "certificate.revoke"))
     assert entry.target == certificate.serial and entry.details["reason"] == "Cấp nhầm người"
-    # Re-qualifying after revocation issues a new certificate.
-    assert issue_certificate(official) is not None
+    # HR sees the reason, on the certificate and on the official's page, with the revoked records.
+    assert "Cấp nhầm người" in client.get(f"/certificates/manage/{certificate.serial}").get_data(as_text=True)
+    person = client.get(f"/hr/officials/{official.id}").get_data(as_text=True)
+    assert "Năng lực đã bị thu hồi" in person and person.count("Cấp nhầm người") >= 5
+    # Revoked means revoked: the records it rested on no longer qualify anyone.
+    assert issue_certificate(official) is None
 
 
 def test_hr_of_another_ward_cannot_see_or_revoke(official, client, auth, make_user, org):
@@ -163,7 +168,7 @@ def test_passing_the_last_quiz_issues_the_certificate(official, client, auth):
     from tests.quizzes.helpers import make_quiz, right_answers
 
     qualify(official, skip=("digital_signature",))
-    quiz = make_quiz()
+    quiz = make_quiz(questions=12, draw=10)
     auth.login("lan@example.vn")
     payload = client.post(f"/api/v1/quizzes/{quiz.id}/attempts").get_json()
     for slot, option in right_answers(payload).items():

@@ -260,3 +260,44 @@ def test_pdfsig_rejects_a_tampered_file(signed, tmp_path):
     (tmp_path / "tampered.pdf").write_bytes(bytes(tampered))
     output = subprocess.run(["pdfsig", str(tmp_path / "tampered.pdf")], capture_output=True, text=True).stdout
     assert "Signature is Valid." not in output, output
+
+
+def test_signature_carries_its_signing_time(signed, trust_root):
+    from datetime import datetime, timezone
+
+    result = verify_pdf(signed, [trust_root])
+    assert result.signed_at is not None
+    assert abs((datetime.now(timezone.utc) - result.signed_at).total_seconds()) < 3600
+    assert result.timestamped_at is None  # no TSA_URL: no timestamp token
+
+
+def test_tsa_url_adds_an_rfc3161_timestamp(pdf, identity, trust_root):
+    from datetime import datetime, timezone
+
+    from tests.certificates.tsa import LocalTSA
+
+    with LocalTSA() as tsa:
+        stamped = sign_pdf(pdf, str(identity), PASSPHRASE, reason="Chứng nhận công chức số",
+                           location="Thành phố Hồ Chí Minh", signer_name="Đặng Quốc Trưởng", tsa_url=tsa.url)
+        assert tsa.requests >= 1  # pyHanko also asks once to size the signature
+        result = verify_pdf(stamped, [trust_root, tsa.certificate])
+    assert result.valid, result.problems
+    assert result.timestamped_at is not None
+    assert abs((datetime.now(timezone.utc) - result.timestamped_at).total_seconds()) < 600
+
+
+def test_an_unreachable_tsa_is_a_clear_error(pdf, identity):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(SigningSetupError, match="dấu thời gian"):
+        sign_pdf(pdf, str(identity), PASSPHRASE, reason="r", location="l", signer_name="s",
+                 tsa_url=f"http://127.0.0.1:{port}/tsa")
+
+
+def test_a_test_certificate_says_so_on_the_page():
+    text = page_text(render_certificate(make_data(test_notice=True)))
+    assert "BẢN THỬ NGHIỆM" in text and "không có giá trị chứng nhận" in text
+    assert "THỬ NGHIỆM" not in page_text(render_certificate(make_data()))

@@ -60,16 +60,17 @@ def test_random_draw_differs_between_attempts_but_not_within_one(client, learner
 
 
 def test_autosave_then_submit_records_competency(client, learner):
-    quiz = make_quiz()
+    quiz = make_quiz(questions=12, draw=10)  # the granting policy's default minimum is 10 questions
     payload = start(client, quiz).get_json()
     attempt_id = payload["attempt_id"]
     for slot, option in right_answers(payload).items():
         saved = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", json={"response": option})
         assert saved.status_code == 200 and saved.get_json()["slot"] == slot
     state = client.get(f"/api/v1/attempts/{attempt_id}").get_json()
-    assert len(state["answers"]) == 4 and len(state["saved_at"]) == 4
+    assert {int(k): v for k, v in state["answers"].items()} == right_answers(payload)
+    assert len(state["saved_at"]) == 10
     result = client.post(f"/api/v1/attempts/{attempt_id}/submit").get_json()
-    assert result == {"state": "finished", "score": 4.0, "max_score": 4.0, "passed": True, "percent": 100.0}
+    assert result == {"state": "finished", "score": 10.0, "max_score": 10.0, "passed": True, "percent": 100.0}
     again = client.post(f"/api/v1/attempts/{attempt_id}/submit").get_json()
     assert again == result
     records = db.session.scalars(sa.select(CompetencyRecord)).all()
@@ -92,22 +93,28 @@ def test_bad_answers_are_refused(client, learner):
     assert wrong_shape.status_code == 422 and wrong_shape.get_json()["error"]["code"] == "invalid_response"
     assert client.put(f"/api/v1/attempts/{attempt_id}/answers/1", data="x").status_code == 422
     assert client.put(f"/api/v1/attempts/{attempt_id}/answers/99", json={"response": "o1"}).status_code == 404
-    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": "o9"}).status_code == 422
+    # The bank's own ids mean nothing to the API: only the ids this attempt showed are answers.
+    for bank_id in ("o1", "o2", "o9"):
+        refused = client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": bank_id})
+        assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_response"
 
 
 def test_answers_after_deadline_or_submission_get_409(client, learner):
     quiz = make_quiz()
-    attempt_id = start(client, quiz).get_json()["attempt_id"]
-    client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": "o1"})
+    payload = start(client, quiz).get_json()
+    attempt_id = payload["attempt_id"]
+    first = {q["slot"]: q["options"][0]["id"] for q in payload["questions"]}
+    client.put(f"/api/v1/attempts/{attempt_id}/answers/1", json={"response": first[1]})
     attempt = db.session.get(Attempt, attempt_id)
     attempt.deadline = datetime.now(timezone.utc) - timedelta(seconds=1)
     db.session.commit()
-    late = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": "o1"})
+    late = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": first[2]})
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "deadline_passed"
-    # Opening it submits it automatically with what was saved.
+    # Opening it submits it automatically with what was saved, in the ids the learner was shown.
     state = client.get(f"/api/v1/attempts/{attempt_id}").get_json()
-    assert state["state"] == "finished" and state["answers"] == {"1": "o1"}
-    again = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": "o1"})
+    assert state["state"] == "finished" and state["answers"] == {"1": first[1]}
+    assert state["questions"] == payload["questions"]
+    again = client.put(f"/api/v1/attempts/{attempt_id}/answers/2", json={"response": first[2]})
     assert again.status_code == 409
 
 
@@ -172,6 +179,16 @@ def test_editing_an_answered_question_creates_a_version(client, learner):
 
 
 # --------------------------------------------------------------------------- the pages (no JavaScript)
+def right_answers_on_page(page: str) -> dict[int, str]:
+    """Slot -> the value of the radio button whose label starts "Đúng", read from the page's HTML."""
+    import re
+
+    found = {}
+    for slot, value in re.findall(r'name="q(\d+)" value="([^"]+)"[^>]*> <span>Đúng', page):
+        found[int(slot)] = value
+    return found
+
+
 def test_page_flow_without_javascript(client, learner):
     quiz = make_quiz(questions=4, draw=4)
     response = client.post(f"/quizzes/{quiz.id}/start")
@@ -180,14 +197,14 @@ def test_page_flow_without_javascript(client, learner):
     assert "Trang 1 / 2" in page and "Câu 1" in page and "Câu 2" in page
     for secret in ("KHEN-", "SUA-", "GIAI-THICH"):
         assert secret not in page
-    attempt = db.session.scalar(sa.select(Attempt))
-    right = {s.slot: "o1" for s in attempt.slots}
+    right = right_answers_on_page(page)
     form = {"page": "1", "action": "next", "q1-present": "1", "q2-present": "1", "q1": right[1], "q2": right[2]}
     assert client.post(attempt_url, data=form).headers["Location"].endswith("page=2")
     # The tab closes; coming back shows the saved answers checked.
     page1 = client.get(attempt_url + "?page=1").get_data(as_text=True)
     assert page1.count("checked") == 2 and "Đã lưu lúc" in page1
-    form = {"page": "2", "action": "finish", "q3-present": "1", "q4-present": "1", "q3": "o1"}
+    right = right_answers_on_page(client.get(attempt_url + "?page=2").get_data(as_text=True))
+    form = {"page": "2", "action": "finish", "q3-present": "1", "q4-present": "1", "q3": right[3]}
     summary = client.post(attempt_url, data=form).headers["Location"]
     summary_page = client.get(summary).get_data(as_text=True)
     assert "Chưa trả lời" in summary_page  # question 4
@@ -245,7 +262,7 @@ def _parallel(app, n, fn):
 
 @on_postgresql
 def test_parallel_submits_grade_once(app, learner, client):
-    quiz = make_quiz()
+    quiz = make_quiz(questions=12, draw=10)
     payload = start(client, quiz).get_json()
     for slot, option in right_answers(payload).items():
         client.put(f"/api/v1/attempts/{payload['attempt_id']}/answers/{slot}", json={"response": option})

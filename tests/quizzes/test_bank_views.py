@@ -304,7 +304,8 @@ def test_editing_an_answered_question_creates_version_2(app, client, trainer, ma
     assert question.current_version.text == "Câu hỏi số 1 (đã sửa)?"
     slot = db.session.scalar(sa.select(AttemptSlot))
     assert slot.question_version.version == 1 and slot.question_version.text == "Câu hỏi số 1: chọn phương án đúng?"
-    assert grade(version_data(slot.question_version), right) == 1.0  # still graded on version 1
+    assert slot.response != right  # stored under the bank's id, not the one the learner saw
+    assert grade(version_data(slot.question_version), slot.response) == 1.0  # still graded on version 1
     assert "Phiên bản 1" in html(client.get(f"/quizzes/bank/questions/{question.id}"))
 
     # Moving it to another category changes no content: no version 3.

@@ -432,7 +432,7 @@ def test_openapi_matches_real_responses(client, staff):
     db.session.add(Certificate(serial="CCS-2026-TEST-0001", user_id=minh.id, unit_id=minh.unit_id,
                                holder_name=minh.full_name, unit_name="Phường Cầu Ông Lãnh", competencies=snapshot,
                                issued_at=NOW, expires_at=NOW + timedelta(days=300), revoked_at=NOW,
-                               revoked_reason="Thử nghiệm", pdf=b"%PDF-"))
+                               revoked_reason="Thử nghiệm", is_current=False, pdf=b"%PDF-"))
     db.session.commit()
     check(document, "/api/v1/certificates/{serial}", "get", client.get("/api/v1/certificates/CCS-2026-TEST-0001"))
     check(document, "/api/v1/certificates/{serial}", "get", client.get("/api/v1/certificates/CCS-NONE"))

@@ -47,7 +47,7 @@ def test_certificate_is_issued_by_the_worker(app, client, auth, make_user, org, 
     try:
         official = make_user("lan@example.vn", "Trần Thị Lan", unit=org["dept_a"], position=org["position"])
         qualify(official, skip=("digital_signature",))
-        quiz = make_quiz()
+        quiz = make_quiz(questions=12, draw=10)
         auth.login("lan@example.vn")
         payload = client.post(f"/api/v1/quizzes/{quiz.id}/attempts").get_json()
         for slot, option in right_answers(payload).items():

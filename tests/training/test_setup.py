@@ -1,4 +1,5 @@
 """`setup` creates the schema through migrations, seeds the framework, loads the demo; idempotent."""
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -76,13 +77,61 @@ def test_demo_accounts_can_log_in(empty_database_url):
         db.engine.dispose()
 
 
-def test_production_refuses_to_start_without_secret_key(monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+PRODUCTION_ENV = ("SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL", "TEST_DEPLOYMENT")
+
+
+@pytest.fixture
+def production_env(monkeypatch, tmp_path):
+    """A complete production environment; each test removes or spoils one setting."""
+    from certificates.signing import make_dev_identity
+
+    for name in PRODUCTION_ENV:
+        monkeypatch.delenv(name, raising=False)
+    key = tmp_path / "org.p12"
+    make_dev_identity(str(key), "pw")
+    values = {"SECRET_KEY": "a-real-secret-" + "x" * 30, "CERT_P12_PATH": str(key), "CERT_P12_PASSPHRASE": "pw",
+              "PUBLIC_BASE_URL": "https://congchucso.example.gov.vn"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def refusal() -> str:
     try:
         create_app("production")
     except RuntimeError as exc:
-        assert "SECRET_KEY" in str(exc)
-    else:
-        raise AssertionError("production started without SECRET_KEY")
-    monkeypatch.setenv("SECRET_KEY", "a-real-secret")
-    assert create_app("production").config["SECRET_KEY"] == "a-real-secret"
+        return str(exc)
+    raise AssertionError("production started")
+
+
+def test_production_starts_with_every_setting(production_env):
+    app = create_app("production")
+    assert app.config["PUBLIC_BASE_URL"] == "https://congchucso.example.gov.vn"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL"])
+def test_production_refuses_to_start_without_a_setting_and_names_it(production_env, missing):
+    production_env.delenv(missing)
+    assert missing in refusal()
+
+
+@pytest.mark.parametrize("name, value", [
+    ("CERT_P12_PATH", "/nonexistent/org.p12"),
+    ("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+    ("PUBLIC_BASE_URL", "http://localhost"),
+    ("PUBLIC_BASE_URL", "congchucso.example.gov.vn"),
+])
+def test_production_refuses_a_test_key_path_or_a_local_address(production_env, name, value):
+    production_env.setenv(name, value)
+    assert name in refusal()
+
+
+def test_a_declared_test_deployment_may_sign_with_the_test_identity(production_env):
+    production_env.delenv("CERT_P12_PATH")
+    production_env.delenv("CERT_P12_PASSPHRASE")
+    production_env.setenv("TEST_DEPLOYMENT", "1")
+    app = create_app("production")
+    assert app.config["TEST_DEPLOYMENT"] is True
+    from certificates.issuing import is_test_identity
+
+    assert is_test_identity(app.config)

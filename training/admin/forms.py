@@ -55,6 +55,18 @@ class CompetencyForm(FlaskForm):
     submit = SubmitField(_l("Lưu"))
 
 
+class SettingsForm(FlaskForm):
+    grant_min_pass_percent = IntegerField(
+        _l("Điểm đạt tối thiểu của bài kiểm tra cấp năng lực (%)"),
+        validators=[DataRequired(_l("Vui lòng nhập điểm đạt tối thiểu.")),
+                    NumberRange(min=50, max=100, message=_l("Từ 50 đến 100."))])
+    grant_min_questions = IntegerField(
+        _l("Số câu hỏi có chấm điểm tối thiểu của bài kiểm tra cấp năng lực"),
+        validators=[DataRequired(_l("Vui lòng nhập số câu tối thiểu.")),
+                    NumberRange(min=5, max=200, message=_l("Từ 5 đến 200 câu."))])
+    submit = SubmitField(_l("Lưu"))
+
+
 class RosterForm(FlaskForm):
     file = FileField(_l("Tệp danh sách (CSV hoặc XLSX)"),
                      validators=[FileRequired(_l("Vui lòng chọn tệp.")),

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from training.access import access
 from training.admin import bp
-from training.admin.forms import (CompetencyForm, ConfirmForm, PositionForm, RosterForm, UnitForm, UserForm)
+from training.admin.forms import (CompetencyForm, ConfirmForm, PositionForm, RosterForm, SettingsForm, UnitForm,
+                                  UserForm)
 from training.extensions import db
 from training.models import AuditEntry, Competency, OrgUnit, Position, User
 from training.services import audit
@@ -261,6 +262,21 @@ def edit_competency(competency_id: int):
         flash(_("Đã lưu năng lực %(name)s.", name=competency.name_vi), "success")
         return redirect(url_for("admin.competencies"))
     return render_template("admin/competency_form.html", form=form, competency=competency)
+
+
+# --------------------------------------------------------------------------- settings
+@bp.route("/settings", methods=["GET", "POST"])
+@access("admin")
+def settings():
+    from training.services.settings import DEFAULTS, get_setting, set_settings
+
+    form = SettingsForm(data={key: get_setting(key) for key in DEFAULTS})
+    if form.validate_on_submit():
+        changed = set_settings({key: getattr(form, key).data for key in DEFAULTS}, current_user)
+        db.session.commit()
+        flash(_("Đã lưu cài đặt.") if changed else _("Không có thay đổi nào."), "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form), 400 if form.errors else 200
 
 
 # --------------------------------------------------------------------------- roster

@@ -89,7 +89,8 @@ SCHEMAS = {
             "achieved_at": _nullable("string"), "expires_at": _nullable("string")})},
         "issued_at": DATE_TIME, "expires_at": DATE_TIME,
         "status": {"type": "string", "enum": ["valid", "expired", "revoked"]},
-        "revoked_at": DATE_TIME, "revoked_reason": {"type": "string"},
+        "revoked_at": DATE_TIME,
+        "test": {"type": "boolean", "description": "present and true when signed with a test identity"},
     }, required=["serial", "holder", "unit", "competencies", "issued_at", "expires_at", "status"]),
     "OfficialCompetency": _obj({
         "code": {"type": "string"},

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from training.access import access
 from training.extensions import db
 from training.hr import bp
-from training.models import OrgUnit, Position, User
+from training.models import CompetencyRecord, OrgUnit, Position, User
 from training.services.org import get_unit_by_code, scope_root, units_in_scope, user_in_scope
 from training.services.people import officials_query
 from training.services.qualification import is_digitally_capable
@@ -61,8 +61,11 @@ def official(user_id: int):
     for provider in current_app.extensions.get("official_sections", []):
         for title, template, context in provider(person):
             sections.append((title, Markup(render_template(template, **context))))
+    revoked = db.session.scalars(sa.select(CompetencyRecord).where(
+        CompetencyRecord.user_id == person.id, CompetencyRecord.revoked_at.is_not(None))
+        .order_by(CompetencyRecord.revoked_at.desc(), CompetencyRecord.id.desc())).all()
     return render_template("hr/official.html", person=person, standing=official_standing(person),
-                           qualified=is_digitally_capable(person), sections=sections)
+                           qualified=is_digitally_capable(person), sections=sections, revoked=revoked)
 
 
 from training.hr import dashboard_views  # noqa: E402,F401  (the dashboard routes live on this blueprint)

@@ -2,6 +2,7 @@
 from training.models.audit import AuditEntry
 from training.models.competency import Competency, CompetencyRecord, position_competencies
 from training.models.org import OrgUnit, Position, UNIT_TYPES
+from training.models.setting import Setting
 from training.models.user import ROLES, ApiToken, User, UserRole
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "OrgUnit",
     "Position",
     "ROLES",
+    "Setting",
     "UNIT_TYPES",
     "User",
     "UserRole",

@@ -59,10 +59,14 @@ class CompetencyRecord(db.Model):
     score: Mapped[float | None] = mapped_column(sa.Float)
     evidence_url: Mapped[str] = mapped_column(sa.String(500), default="")
     source: Mapped[str] = mapped_column(sa.String(40), default="quiz")
+    # A revoked record never qualifies anyone again (revoking a certificate revokes what it rests on).
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    user: Mapped[User] = relationship(back_populates="competency_records")
+    user: Mapped[User] = relationship(back_populates="competency_records", foreign_keys=[user_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     competency: Mapped[Competency] = relationship()
 
     def is_valid_on(self, moment: datetime) -> bool:

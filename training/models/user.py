@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):
     position: Mapped[Position | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     competency_records: Mapped[list[CompetencyRecord]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="CompetencyRecord.user_id"
     )
 
     def __repr__(self) -> str:
