@@ -1,7 +1,7 @@
 """The attempt API (DESIGN.md): the quiz page's autosave, offline clients and load tests use it."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,7 +20,7 @@ api_bp.before_request(check_auth_mode)
 
 
 def me():
-    return g.get("api_user") or current_user
+    return current_user
 
 
 def _error(exc: AttemptError):

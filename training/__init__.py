@@ -32,14 +32,44 @@ def _load_config(app: Flask, config) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training.sqlite")
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
-    if not app.config.get("DEBUG") and not app.config.get("TESTING"):
+    production = not app.config.get("DEBUG") and not app.config.get("TESTING")
+    if not app.config.get("SECRET_KEY") and not production:
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    if not os.environ.get("TRAINING_CONFIG") and config is None and not _serving_with_flask_run():
+        app.logger.warning("TRAINING_CONFIG is not set: running the DEVELOPMENT configuration. A real deployment "
+                           "sets TRAINING_CONFIG=production (see gunicorn.conf.py).")
+    if production:
         from training.config import production_problems
 
         problems = production_problems(app.config)
         if problems:
             raise RuntimeError("Refusing to start in production:\n- " + "\n- ".join(problems))
+
+
+def _instance_secret(app: Flask) -> str:
+    """A random secret made once for this instance folder (mode 0600) and reused by every process that
+    shares it: a development server never signs sessions with a published key."""
+    import secrets
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = os.path.join(app.instance_path, "secret_key")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, encoding="ascii") as handle:
+            secret = handle.read().strip()
+        if len(secret) >= 32:
+            return secret
+        descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    secret = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _serving_with_flask_run() -> bool:
+    """Under the `flask` command (run, setup, …) rather than a WSGI server such as gunicorn."""
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true"
 
 
 def create_app(config=None) -> Flask:
@@ -71,8 +101,9 @@ def create_app(config=None) -> Flask:
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     i18n.init_app(app)
 
-    from training import auth_setup, errors, labels
+    from training import auth_setup, errors, labels, security
 
+    security.init_app(app)
     auth_setup.init_app(app)
     errors.init_app(app)
     labels.init_app(app)

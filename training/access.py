@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, request
 from flask_login import current_user
 
 PUBLIC = "public"
@@ -24,7 +24,7 @@ def access(*roles: str, public: bool = False):
 
         @wraps(view)
         def wrapped(*args, **kwargs):
-            user = g.get("api_user") or current_user
+            user = current_user
             if not user.is_authenticated:
                 if request.blueprint == "api" or request.path.startswith("/api/"):
                     abort(401)
@@ -43,7 +43,7 @@ def access(*roles: str, public: bool = False):
 
 def rate_key() -> str:
     """Rate-limit key: the account when signed in (a ward shares one IP), else the address."""
-    user = g.get("api_user") or current_user
+    user = current_user
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.id}"
     return f"ip:{request.remote_addr}"

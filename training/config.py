@@ -19,12 +19,20 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    # Failed logins: per account it is tight, per IP it is loose because a whole ward office
+    # Production refuses per-process (memory://) counts unless told that only one process serves.
+    RATELIMIT_ALLOW_MEMORY = False
+    # Failed logins are throttled per account and per (address, account) in training.services.throttle;
+    # per address only bursts of anonymous login requests are limited, loosely: a whole ward office
     # reaches us from one NAT address.
-    LOGIN_FAILURES_PER_ACCOUNT = "5 per 15 minutes"
-    LOGIN_FAILURES_PER_IP = "100 per 15 minutes"
+    LOGIN_BURST_PER_ADDRESS = "600 per 10 minutes"
     PASSWORD_HASH_METHOD = "scrypt"
-    API_TOKEN_DAYS = 30
+    API_TOKEN_DAYS = 7
+    # Browser sessions end after this long unused, and this long after login whatever happens.
+    SESSION_IDLE_HOURS = 12
+    SESSION_MAX_DAYS = 14
+    # How many reverse proxies stand in front of the app (Werkzeug's ProxyFix): their X-Forwarded-*
+    # headers are then trusted for the client address and scheme. 0: none, headers ignored.
+    TRUSTED_PROXIES = 0
     PER_PAGE = 25
     # Answer saving: far above what a person does (one save per change), low enough to stop a script.
     ANSWER_SAVE_RATE_LIMIT = "240 per minute"
@@ -67,8 +75,9 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    # No secret here: without SECRET_KEY a random one is made once per instance folder
+    # (instance/secret_key), so no known key ever signs a session.
     DEBUG = True
-    SECRET_KEY = "dev-only-not-secret"
 
 
 class TestingConfig(Config):
@@ -82,6 +91,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
 
 
 CONFIGS = {
@@ -113,9 +123,13 @@ ENV_SETTINGS = (
     "DEMO_PASSWORD",
     "SERVER_NAME",
     "TSA_URL",
+    "LOGIN_BURST_PER_ADDRESS",
 )
-INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE")
-BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "TEST_DEPLOYMENT")
+INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE", "TRUSTED_PROXIES", "API_TOKEN_DAYS", "SESSION_IDLE_HOURS",
+                    "SESSION_MAX_DAYS")
+BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "TEST_DEPLOYMENT", "RATELIMIT_ALLOW_MEMORY")
+# Secrets that are published (in this repository or its history) and so protect nothing.
+KNOWN_SECRETS = {"dev-only-not-secret", "testing-only", "change-me", "changeme", "secret", "dev", "development"}
 
 
 def env_overrides() -> dict:
@@ -139,8 +153,17 @@ def production_problems(config) -> list[str]:
 
     problems = []
     test = bool(config.get("TEST_DEPLOYMENT"))
-    if not config.get("SECRET_KEY"):
+    secret = config.get("SECRET_KEY") or ""
+    if not secret:
         problems.append("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+    elif secret in KNOWN_SECRETS or len(secret) < 24:
+        problems.append("SECRET_KEY is a published or short value; set a random one of at least 24 characters "
+                        "(python -c 'import secrets; print(secrets.token_hex(32))').")
+    if (config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://") \
+            and not config.get("RATELIMIT_ALLOW_MEMORY"):
+        problems.append("RATELIMIT_STORAGE_URI is memory://: each worker would count on its own. Set it to the "
+                        "Redis of the deployment (redis://host:6379/0), or RATELIMIT_ALLOW_MEMORY=1 if exactly one "
+                        "process ever serves.")
     if not test:
         path = config.get("CERT_P12_PATH")
         if not path:

@@ -22,7 +22,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Beyond this page nobody reads a list; a larger number would overflow the database's OFFSET.
+MAX_PAGE = 100_000
+
+
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy whose `paginate` never lets a typed page number reach the database unchecked
+    (?page=99999999999999999999 is an empty last page, not a 500)."""
+
+    def paginate(self, select, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True):
+        if page is None:
+            from flask import has_request_context, request
+
+            page = request.args.get("page", 1, type=int) if has_request_context() else 1
+        page = min(max(int(page or 1), 1), MAX_PAGE)
+        return super().paginate(select, page=page, per_page=per_page, max_per_page=max_per_page,
+                                error_out=error_out, count=count)
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

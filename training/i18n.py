@@ -1,7 +1,7 @@
 """Language and time zone: Vietnamese by default, English on request."""
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ def select_locale() -> str:
     wanted = request.args.get("lang") or session.get("lang")
     if wanted in languages:
         return wanted
-    user = getattr(g, "api_user", None) or current_user
+    user = current_user
     if user is not None and getattr(user, "is_authenticated", False) and user.locale in languages:
         return user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]

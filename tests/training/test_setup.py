@@ -77,7 +77,8 @@ def test_demo_accounts_can_log_in(empty_database_url):
         db.engine.dispose()
 
 
-PRODUCTION_ENV = ("SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL", "TEST_DEPLOYMENT")
+PRODUCTION_ENV = ("SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL", "TEST_DEPLOYMENT",
+                  "RATELIMIT_STORAGE_URI", "RATELIMIT_ALLOW_MEMORY", "TRAINING_CONFIG")
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def production_env(monkeypatch, tmp_path):
     key = tmp_path / "org.p12"
     make_dev_identity(str(key), "pw")
     values = {"SECRET_KEY": "a-real-secret-" + "x" * 30, "CERT_P12_PATH": str(key), "CERT_P12_PASSPHRASE": "pw",
-              "PUBLIC_BASE_URL": "https://congchucso.example.gov.vn"}
+              "PUBLIC_BASE_URL": "https://congchucso.example.gov.vn", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return monkeypatch
@@ -109,7 +110,8 @@ def test_production_starts_with_every_setting(production_env):
     assert app.config["PUBLIC_BASE_URL"] == "https://congchucso.example.gov.vn"
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CERT_P12_PATH", "CERT_P12_PASSPHRASE", "PUBLIC_BASE_URL",
+                                     "RATELIMIT_STORAGE_URI"])
 def test_production_refuses_to_start_without_a_setting_and_names_it(production_env, missing):
     production_env.delenv(missing)
     assert missing in refusal()
@@ -120,6 +122,9 @@ def test_production_refuses_to_start_without_a_setting_and_names_it(production_e
     ("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     ("PUBLIC_BASE_URL", "http://localhost"),
     ("PUBLIC_BASE_URL", "congchucso.example.gov.vn"),
+    ("SECRET_KEY", "dev-only-not-secret"),
+    ("SECRET_KEY", "short"),
+    ("RATELIMIT_STORAGE_URI", "memory://"),
 ])
 def test_production_refuses_a_test_key_path_or_a_local_address(production_env, name, value):
     production_env.setenv(name, value)

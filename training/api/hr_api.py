@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import g, jsonify, request
+from flask import jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -35,7 +35,7 @@ class ApiError(Exception):
 
 
 def _caller() -> User:
-    return g.get("api_user") or current_user
+    return current_user
 
 
 def _scope() -> OrgUnit | None:

@@ -1,16 +1,17 @@
 """JSON API: tokens. Domain packages add their own endpoints under /api/v1."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from training.access import access
 from training.api import bp
+from training.auth_setup import by_token
 from training.errors import json_error
 from training.extensions import csrf, db, limiter
 from training.services import throttle
-from training.services.users import create_api_token
+from training.services.sessions import client_address, create_api_token
 
 csrf.exempt(bp)
 
@@ -18,9 +19,9 @@ csrf.exempt(bp)
 @bp.before_request
 def check_auth_mode():
     """A bearer token must be valid; a browser session must send its CSRF token on writes."""
-    if g.get("bearer_given"):
-        if g.get("api_user") is None:
-            return json_error(401, _("Mã truy cập không hợp lệ hoặc đã hết hạn."), "invalid_token")
+    if by_token():
+        if not current_user.is_authenticated:
+            return json_error(401, _("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi."), "invalid_token")
         return None
     if (request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated
             and current_app.config.get("WTF_CSRF_ENABLED", True)):
@@ -35,18 +36,29 @@ def json_body() -> dict:
 
 @bp.route("/token", methods=["POST"])
 @access(public=True)
-@limiter.limit("60 per minute")
+@limiter.limit(lambda: current_app.config["LOGIN_BURST_PER_ADDRESS"], scope="login-burst",
+               key_func=client_address)
 def create_token():
     body = json_body()
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         return json_error(422, _("Cần gửi JSON có \"email\" và \"password\"."), "invalid")
-    user, error = throttle.authenticate(current_app.config, email, password, request.remote_addr or "unknown")
-    if error == "throttled":
-        return json_error(429, _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút."), "throttled")
-    if error:
+    outcome = throttle.authenticate(email, password)
+    if outcome.error == "throttled":
+        db.session.commit()
+        response = json_error(429, throttle.wait_message(outcome.retry_after), "throttled")
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome.error:
+        db.session.commit()  # the failure counts, and is audited
         return json_error(401, _("Email hoặc mật khẩu không đúng."), "invalid_credentials")
-    token, row = create_api_token(user, days=current_app.config["API_TOKEN_DAYS"])
+    user = outcome.user
+    if user.must_change_password:
+        db.session.commit()
+        return json_error(403, _("Bạn cần đăng nhập trên trang web và đổi mật khẩu tạm thời trước khi nhận mã "
+                                 "truy cập."), "password_change_required")
+    name = body.get("name") if isinstance(body.get("name"), str) else ""
+    token, row = create_api_token(user, name=name or _("Mã truy cập qua API"))
     db.session.commit()
     return jsonify({"token": token, "expires_at": row.expires_at.isoformat()}), 201
 
@@ -57,7 +69,7 @@ def me():
     """The signed-in (or token) user's own profile and competency standing."""
     from training.services.standing import competency_standing
 
-    user = g.get("api_user") or current_user
+    user = current_user
     return jsonify({
         "id": user.id,
         "email": user.email,

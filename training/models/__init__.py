@@ -3,13 +3,14 @@ from training.models.audit import AuditEntry
 from training.models.competency import Competency, CompetencyRecord, position_competencies
 from training.models.org import OrgUnit, Position, UNIT_TYPES
 from training.models.setting import Setting
-from training.models.user import ROLES, ApiToken, User, UserRole
+from training.models.user import ROLES, ApiToken, LoginFailure, User, UserRole, UserSession
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Competency",
     "CompetencyRecord",
+    "LoginFailure",
     "OrgUnit",
     "Position",
     "ROLES",
@@ -17,5 +18,6 @@ __all__ = [
     "UNIT_TYPES",
     "User",
     "UserRole",
+    "UserSession",
     "position_competencies",
 ]

@@ -1,4 +1,4 @@
-"""Audit log of HR and admin actions."""
+"""Audit log: who did what to what, from where, and what changed."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,5 +20,6 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     target: Mapped[str] = mapped_column(sa.String(200), default="")
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")  # the client's address, behind proxies
 
     actor: Mapped[User | None] = relationship()

@@ -1,0 +1,144 @@
+"""Logins that end when they should: browser sessions kept on the server, and API tokens.
+
+A browser login is a `UserSession` row; the signed cookie carries only its random key. Logout ends
+that row; a password change or an admin's reset ends every other session and revokes every token of
+the user; sessions also end after `SESSION_IDLE_HOURS` without use and `SESSION_MAX_DAYS` after login.
+A bearer token is an `ApiToken` row with a lifetime (`API_TOKEN_DAYS`), a name, its last use, and a
+revocation the user (or an admin) can make at any time.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+
+from training.extensions import db
+from training.models import ApiToken, User, UserSession
+from training.models.user import secret_hash
+from training.services import audit
+
+SESSION_KEY = "sid"
+# Last-use times are written at most this often, so that an exam's autosaves do not each write a row.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def client_address() -> str:
+    """The client's address (right behind proxies when TRUSTED_PROXIES is set), or "" outside a request."""
+    return (request.remote_addr or "")[:64] if has_request_context() else ""
+
+
+# --------------------------------------------------------------------------- browser sessions
+def start_session(user: User, user_agent: str = "") -> str:
+    """Record a new login of `user`; returns the key the session cookie carries (flushes)."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=secret_hash(key), address=client_address(),
+                               user_agent=(user_agent or "")[:200]))
+    db.session.flush()
+    return key
+
+
+def session_user(user_id: str, key: str | None, now: datetime | None = None) -> User | None:
+    """The user of a live session: the key must name an unrevoked, recent session of that user."""
+    if not key or not isinstance(key, str):
+        return None
+    try:
+        wanted = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    now = now or now_utc()
+    config = current_app.config
+    row = db.session.scalar(sa.select(UserSession).where(UserSession.key_hash == secret_hash(key)))
+    if (row is None or row.user_id != wanted or row.revoked_at is not None
+            or row.created_at <= now - timedelta(days=config["SESSION_MAX_DAYS"])
+            or row.last_seen_at <= now - timedelta(hours=config["SESSION_IDLE_HOURS"])):
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        db.session.execute(sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+        db.session.commit()  # before the view runs: a view that rolls back must not undo the touch
+    return row.user
+
+
+def end_session(key: str | None, now: datetime | None = None) -> None:
+    """Logout: this session ends on the server, so a copy of the cookie no longer works."""
+    if key:
+        db.session.execute(sa.update(UserSession).where(
+            UserSession.key_hash == secret_hash(key), UserSession.revoked_at.is_(None)).values(
+            revoked_at=now or now_utc()))
+
+
+def end_other_sessions(user: User, keep_key: str | None = None, now: datetime | None = None) -> int:
+    """End every session of `user` but the one with `keep_key`; returns how many ended."""
+    stmt = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep_key:
+        stmt = stmt.where(UserSession.key_hash != secret_hash(keep_key))
+    return db.session.execute(stmt.values(revoked_at=now or now_utc())).rowcount
+
+
+def live_sessions(user: User, now: datetime | None = None) -> list[UserSession]:
+    now = now or now_utc()
+    config = current_app.config
+    return list(db.session.scalars(sa.select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+        UserSession.created_at > now - timedelta(days=config["SESSION_MAX_DAYS"]),
+        UserSession.last_seen_at > now - timedelta(hours=config["SESSION_IDLE_HOURS"]))
+        .order_by(UserSession.last_seen_at.desc())))
+
+
+# --------------------------------------------------------------------------- API tokens
+def create_api_token(user: User, days: int | None = None, name: str = "",
+                     actor: User | None = None) -> tuple[str, ApiToken]:
+    """Create a bearer token for `user`; the plain token is returned once and never stored. Audited."""
+    days = days or current_app.config["API_TOKEN_DAYS"]
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user=user, token_hash=secret_hash(token), name=(name or "").strip()[:100],
+                   expires_at=now_utc() + timedelta(days=days))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor or user, "token.create", user.email, token_id=row.id, name=row.name,
+                 expires_at=row.expires_at.isoformat())
+    return token, row
+
+
+def user_for_token(token: str, now: datetime | None = None) -> User | None:
+    """The active user a valid bearer token belongs to: not revoked, not expired. Records its use."""
+    if not token:
+        return None
+    now = now or now_utc()
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == secret_hash(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        db.session.commit()
+    return row.user
+
+
+def live_tokens(user: User, now: datetime | None = None) -> list[ApiToken]:
+    now = now or now_utc()
+    return list(db.session.scalars(sa.select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(row: ApiToken, actor: User | None, now: datetime | None = None) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = now or now_utc()
+        audit.record(actor, "token.revoke", row.user.email, token_id=row.id, name=row.name)
+
+
+def revoke_all_tokens(user: User, now: datetime | None = None) -> int:
+    return db.session.execute(sa.update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now or now_utc())).rowcount
+
+
+def end_everything_else(user: User, keep_key: str | None, actor: User | None, why: str) -> None:
+    """After a password change or reset: every other session ends and every token is revoked."""
+    sessions = end_other_sessions(user, keep_key)
+    tokens = revoke_all_tokens(user)
+    audit.record(actor, "auth.sessions_ended", user.email, reason=why, sessions=sessions, tokens=tokens)
