@@ -11,11 +11,20 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/activate
-	$(BIN)/pip install --quiet -e .
+# Installing again only when the dependencies change: a second `make run` starts at once.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/activate
+	@echo "Installing (log in $(VENV)/pip.log)…"
+	@$(BIN)/pip install --disable-pip-version-check -e . > $(VENV)/pip.log 2>&1 || (tail -30 $(VENV)/pip.log; exit 1)
+	@touch $@
 
-install-test: $(BIN)/activate
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/activate
+	@echo "Installing with the test tools (log in $(VENV)/pip.log)…"
+	@$(BIN)/pip install --disable-pip-version-check -e ".[test]" > $(VENV)/pip.log 2>&1 || (tail -30 $(VENV)/pip.log; exit 1)
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 translations: install
 	$(BIN)/pybabel compile -d training/translations --statistics

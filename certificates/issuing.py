@@ -160,7 +160,25 @@ def issue_certificate(official: User, now: datetime | None = None, config=None) 
     db.session.flush()
     audit.record(None, "certificate.issue", certificate.serial, holder=certificate.holder_name,
                  user_id=official.id, competencies=[c["code"] for c in certificate.competencies])
+    _notify(official, certificate, revoked=False)
     return certificate
+
+
+def _notify(official: User, certificate: Certificate, revoked: bool) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from courses.notify import notify
+
+    serial = certificate.serial
+    if revoked:
+        notify(official, lambda: _l("Giấy chứng nhận %(serial)s đã bị thu hồi", serial=serial),
+               lambda: _l("Giấy chứng nhận công chức số %(serial)s của bạn đã bị thu hồi. Các năng lực ghi trên đó "
+                          "cần được đạt lại bằng bài kiểm tra mới; bộ phận tổ chức - nhân sự sẽ cho bạn biết lý do.",
+                          serial=serial), "/certificates/", key=f"certificate-revoked:{serial}")
+    else:
+        notify(official, lambda: _l("Bạn được cấp giấy chứng nhận công chức số"),
+               lambda: _l("Giấy chứng nhận số %(serial)s đã sẵn sàng; bạn có thể tải tệp PDF đã ký số.", serial=serial),
+               "/certificates/", key=f"certificate:{serial}")
 
 
 def newly_qualified_ids(now: datetime) -> list[int]:
@@ -222,6 +240,9 @@ def revoke_certificate(certificate: Certificate, actor: User | None, reason: str
     db.session.flush()
     audit.record(actor, "certificate.revoke", certificate.serial, reason=certificate.revoked_reason,
                  holder=certificate.holder_name, revoked_records=[r.id for r in records])
+    holder = db.session.get(User, certificate.user_id)
+    if holder is not None:
+        _notify(holder, certificate, revoked=True)
     return records
 
 

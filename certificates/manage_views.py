@@ -17,6 +17,7 @@ from certificates.models import Certificate
 from certificates.zipstream import stream_zip
 from training.access import access
 from training.extensions import db
+from training.services import audit
 from training.forms import BaseForm
 from training.models import OrgUnit
 from training.services.org import get_unit_by_code, scope_root, units_in_scope, user_in_scope
@@ -124,5 +125,7 @@ def export_zip():
             yield f"{serial}.pdf", pdf
 
     name = f"chung-nhan-{(unit.code if unit else (root.code if root else 'tat-ca')).lower()}.zip"
-    return Response(stream_with_context(stream_zip(files())), mimetype="application/zip",
+    chunks = audit.audited_stream(stream_zip(files()), current_user, "certificate.export_zip", name,
+                                  certificates=len(ids), status_filter=status or "valid")
+    return Response(stream_with_context(chunks), mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -78,14 +78,16 @@ def new_assignment():
                 if person is None or not user_in_scope(current_user, person):
                     raise AssignmentError(_("Không có cán bộ với email này trong phạm vi của bạn."))
                 assignment = create_assignment(course=course, due_on=form.due_on.data, actor=current_user,
-                                               user=person, note=form.note.data or "")
+                                               user=person, note=form.note.data or "",
+                                               requires_lessons=bool(form.requires_lessons.data))
             else:
                 unit = db.session.get(OrgUnit, form.unit_id.data) if form.unit_id.data else None
                 if unit is None and root is not None:
                     raise AssignmentError(_("Hãy chọn đơn vị."))
                 position = db.session.get(Position, form.position_id.data) if form.position_id.data else None
                 assignment = create_assignment(course=course, due_on=form.due_on.data, actor=current_user,
-                                               unit=unit, position=position, note=form.note.data or "")
+                                               unit=unit, position=position, note=form.note.data or "",
+                                               requires_lessons=bool(form.requires_lessons.data))
         except AssignmentError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -12,6 +12,7 @@ from courses.models import Assignment, Course, CourseProgress
 from training.extensions import db
 from training.models import OrgUnit, Position, User
 from training.services import audit
+from training.services.qualification import holds_condition
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -22,6 +23,26 @@ class AssignmentError(ValueError):
 
 def today_in_vietnam(now: datetime | None = None) -> date:
     return (now or datetime.now(timezone.utc)).astimezone(VIETNAM).date()
+
+
+def done_condition(user_id, course_id, requires_lessons, moment: datetime):
+    """SQL: the official has done what an assignment of that course asks, at `moment`.
+
+    The one rule (pages, counts, reminders, HR): every lesson of the course done, or, unless the
+    assignment requires the lessons, the course's competency held (a passed quiz). Arguments are
+    columns (an aggregate over assignments) or plain values (one assignment).
+    """
+    lessons = sa.exists().where(CourseProgress.user_id == user_id, CourseProgress.course_id == course_id,
+                                CourseProgress.completed_at.is_not(None))
+    competency = sa.exists().where(Course.id == course_id, Course.competency_id.is_not(None),
+                                   holds_condition(user_id, Course.competency_id, moment))
+    return sa.or_(lessons, sa.and_(sa.not_(requires_lessons), competency))
+
+
+def assignment_done(assignment: Assignment, moment: datetime | None = None):
+    """`done_condition` for one assignment, as a condition on User."""
+    return done_condition(User.id, assignment.course_id, sa.literal(bool(assignment.requires_lessons)),
+                          moment or datetime.now(timezone.utc))
 
 
 def _member_condition(assignment: Assignment):
@@ -63,8 +84,9 @@ def assignments_for_user(user: User, include_cancelled: bool = False) -> list[As
 
 def create_assignment(*, course: Course, due_on: date, actor: User | None, user: User | None = None,
                       unit: OrgUnit | None = None, position: Position | None = None, note: str = "",
-                      today: date | None = None) -> Assignment:
-    """Assign `course` to one official (user) or to a unit subtree, optionally narrowed to a position."""
+                      today: date | None = None, requires_lessons: bool = False) -> Assignment:
+    """Assign `course` to one official (user) or to a unit subtree, optionally narrowed to a position;
+    everyone it targets now is notified (in the app and by e-mail)."""
     if course.status != "published":
         raise AssignmentError(_("Chỉ giao được khóa học đã xuất bản."))
     if due_on < (today or today_in_vietnam()):
@@ -74,14 +96,34 @@ def create_assignment(*, course: Course, due_on: date, actor: User | None, user:
     if user is None and unit is None and position is None:
         raise AssignmentError(_("Hãy chọn người, đơn vị hoặc vị trí việc làm được giao."))
     assignment = Assignment(course=course, due_on=due_on, user=user, unit=unit, position=position,
-                            note=note.strip()[:500], created_by=actor)
+                            note=note.strip()[:500], created_by=actor, requires_lessons=requires_lessons)
     db.session.add(assignment)
     db.session.flush()
     target = user.email if user else "/".join(filter(None, [unit.code if unit else None,
                                                             position.code if position else None]))
     audit.record(actor, "assignment.create", course.slug, assignment_id=assignment.id, assigned_to=target,
-                 due_on=due_on.isoformat())
+                 due_on=due_on.isoformat(), requires_lessons=requires_lessons)
+    notify_assigned(assignment)
     return assignment
+
+
+def notify_assigned(assignment: Assignment) -> int:
+    """Tell each official the assignment targets now, once (late joiners see it in their plan)."""
+    from flask_babel import lazy_gettext as _l
+
+    from courses.notify import notify
+    from training.i18n import day
+
+    course, due = assignment.course, assignment.due_on
+    told = 0
+    for member in db.session.scalars(assignment_members_query(assignment)):
+        made = notify(member, lambda: _l("Khóa học mới được giao: %(title)s", title=course.title),
+                      lambda: _l("Bạn được giao khóa học “%(title)s”, hạn hoàn thành %(due)s.%(note)s",
+                                 title=course.title, due=day(due),
+                                 note=(" " + assignment.note) if assignment.note else ""),
+                      f"/courses/{course.slug}", key=f"assignment:{assignment.id}")
+        told += made is not None
+    return told
 
 
 def cancel_assignment(assignment: Assignment, actor: User | None) -> None:
@@ -108,16 +150,16 @@ def member_statuses(assignment: Assignment, today: date | None = None, scope: Or
     today = today or today_in_vietnam()
     stmt = assignment_members_query(assignment)
     started = sa.select(CourseProgress.user_id).where(CourseProgress.course_id == assignment.course_id)
-    finished = started.where(CourseProgress.completed_at.is_not(None))
+    done = assignment_done(assignment)
     overdue = today > assignment.due_on
     if state == "done":
-        stmt = stmt.where(User.id.in_(finished))
+        stmt = stmt.where(done)
     elif state == "late":
-        stmt = stmt.where(User.id.not_in(finished)) if overdue else stmt.where(sa.false())
+        stmt = stmt.where(~done) if overdue else stmt.where(sa.false())
     elif state == "in_progress":
-        stmt = stmt.where(User.id.in_(started), User.id.not_in(finished), sa.true() if not overdue else sa.false())
+        stmt = stmt.where(User.id.in_(started), ~done, sa.true() if not overdue else sa.false())
     elif state == "not_started":
-        stmt = stmt.where(User.id.not_in(started), sa.true() if not overdue else sa.false())
+        stmt = stmt.where(User.id.not_in(started), ~done, sa.true() if not overdue else sa.false())
     if scope is not None:
         stmt = stmt.where(User.unit_id.in_(
             sa.select(OrgUnit.id).where(OrgUnit.path.startswith(scope.path, autoescape=True))))
@@ -126,33 +168,31 @@ def member_statuses(assignment: Assignment, today: date | None = None, scope: Or
     progress = {row.user_id: row for row in db.session.scalars(
         sa.select(CourseProgress).where(CourseProgress.course_id == assignment.course_id,
                                         CourseProgress.user_id.in_(ids)))} if ids else {}
+    done_ids = set(db.session.scalars(sa.select(User.id).where(User.id.in_(ids), done))) if ids else set()
     done_counts = lessons_done_counts(assignment.course_id, ids)
     statuses = []
     for user in pagination.items:
         row = progress.get(user.id)
-        statuses.append(MemberStatus(user, assignment_state(row, assignment.due_on, today),
+        statuses.append(MemberStatus(user, assignment_state(user.id in done_ids, row is not None, assignment.due_on,
+                                                            today),
                                      row.completed_at if row else None, done_counts.get(user.id, 0)))
     return pagination, statuses
 
 
-def assignment_state(progress: CourseProgress | None, due_on: date, today: date) -> str:
-    """"done", "late", "in_progress" or "not_started" for one official's progress on an assigned course."""
-    if progress is not None and progress.completed_at is not None:
+def assignment_state(done: bool, started: bool, due_on: date, today: date) -> str:
+    """"done", "late", "in_progress" or "not_started" for one official on an assigned course."""
+    if done:
         return "done"
     if today > due_on:
         return "late"
-    return "in_progress" if progress is not None else "not_started"
+    return "in_progress" if started else "not_started"
 
 
 def assignment_counts(assignment: Assignment, today: date | None = None) -> dict[str, int]:
     """Totals for an assignment: members, done, late (not done after the due date)."""
     today = today or today_in_vietnam()
-    members = assignment_members_query(assignment).order_by(None).subquery()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(members))
-    done = db.session.scalar(
-        sa.select(sa.func.count()).select_from(members).join(
-            CourseProgress, sa.and_(CourseProgress.user_id == members.c.id,
-                                    CourseProgress.course_id == assignment.course_id,
-                                    CourseProgress.completed_at.is_not(None))))
+    members = assignment_members_query(assignment).order_by(None)
+    total = db.session.scalar(members.with_only_columns(sa.func.count(User.id)))
+    done = db.session.scalar(members.with_only_columns(sa.func.count(User.id)).where(assignment_done(assignment)))
     late = (total - done) if today > assignment.due_on else 0
     return {"total": total, "done": done, "late": late}

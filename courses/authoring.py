@@ -237,6 +237,21 @@ def update_lesson(lesson: Lesson, actor: User | None, *, title: str, slug: str, 
     return changed
 
 
+def set_lesson_body(lesson: Lesson, actor: User | None, body_md: str, reason: str = "") -> bool:
+    """Replace a lesson's text alone (re-rendered), e.g. without a file that was just removed; the other
+    fields are left as stored, even ones the form would no longer accept. False when nothing changed."""
+    body_md = nfc(body_md)
+    if body_md == lesson.body_md:
+        return False
+    lesson.body_md = body_md
+    lesson.body_html = render_markdown(body_md)
+    _mark_edited(lesson.course)
+    audit.record(actor, "lesson.update", lesson.course.slug, lesson=lesson.slug, fields=["body_md"],
+                 version=lesson.course.version, reason=reason)
+    db.session.flush()
+    return True
+
+
 def set_lesson_status(lesson: Lesson, actor: User | None, status: str) -> None:
     """Publish a lesson, take it back to draft, or archive it (hidden from learners, progress kept)."""
     _check_status(status, LESSON_STATUSES)

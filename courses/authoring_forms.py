@@ -1,9 +1,11 @@
 """Forms for trainers writing courses and lessons in the browser."""
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from courses.authoring import SLUG_MAX, SLUG_PATTERN
+from courses.media import ACCEPT, ACCEPT_CAPTIONS, ALT_MAX, CAPTION_MAX
 from training.forms import BaseForm as FlaskForm
 from training.forms import ChoiceField, strip_filter
 
@@ -65,6 +67,25 @@ class LessonForm(FlaskForm):
     body_md = TextAreaField(_l("Nội dung bài học (Markdown)"), validators=[Optional(), Length(max=200_000)],
                             render_kw={"rows": 20})
     status = ChoiceField(_l("Trạng thái"), choices=list(LESSON_STATUS_LABELS.items()), default="draft")
+    # Where the trainer's cursor was in the text (set by lesson_editor.js): an upload goes there.
+    insert_at = HiddenField()
     submit = SubmitField(_l("Lưu"))
     preview = SubmitField(_l("Xem trước"))
+
+
+class MediaForm(FlaskForm):
+    """The upload part of the lesson editor: it sits inside the lesson's own form (one CSRF token, and
+    the text being written travels with the file), its fields prefixed "media-"."""
+
+    class Meta:
+        csrf = False  # the lesson form's token covers the whole <form>; manage_lesson checks it first
+
+    file = FileField(_l("Tệp hình ảnh, video hoặc âm thanh"), render_kw={"accept": ACCEPT})
+    alt_text = StringField(_l("Văn bản thay thế cho ảnh (bắt buộc với ảnh)"), filters=[strip_filter],
+                           validators=[Optional(), Length(max=ALT_MAX)])
+    caption = StringField(_l("Chú thích hoặc mô tả (không bắt buộc)"), filters=[strip_filter],
+                          validators=[Optional(), Length(max=CAPTION_MAX)])
+    captions = FileField(_l("Phụ đề cho video (tệp WebVTT .vtt, không bắt buộc)"),
+                         render_kw={"accept": ACCEPT_CAPTIONS})
+    upload = SubmitField(_l("Tải lên và chèn vào bài"))
 

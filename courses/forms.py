@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from training.forms import BaseForm as FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -13,4 +13,5 @@ class AssignmentForm(FlaskForm):
     email = StringField(_l("Email của cán bộ"), validators=[Optional(), Length(max=254)])
     due_on = DateField(_l("Hạn hoàn thành"), validators=[DataRequired(_l("Hãy nhập hạn hoàn thành (ngày/tháng/năm)."))])
     note = StringField(_l("Ghi chú"), validators=[Optional(), Length(max=500)])
+    requires_lessons = BooleanField(_l("Bắt buộc học hết các bài (không chỉ đạt bài kiểm tra năng lực)"))
     submit = SubmitField(_l("Giao khóa học"))

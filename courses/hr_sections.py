@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
-from courses.assignments import assignment_state, assignments_for_user, today_in_vietnam
+from courses.assignments import assignment_done, assignment_state, assignments_for_user, done_condition, today_in_vietnam
 from courses.models import Assignment, CourseProgress
 from training.extensions import db
 from training.models import OrgUnit, User
@@ -34,8 +34,9 @@ def official_assignments(user: User, today: date | None = None) -> list[dict]:
     items = []
     for assignment in assignments:
         row = progress.get(assignment.course_id)
+        done = db.session.scalar(sa.select(sa.literal(True)).where(User.id == user.id, assignment_done(assignment)))
         items.append({"assignment": assignment, "course": assignment.course, "due_on": assignment.due_on,
-                      "state": assignment_state(row, assignment.due_on, today),
+                      "state": assignment_state(bool(done), row is not None, assignment.due_on, today),
                       "completed_at": row.completed_at if row else None})
     return items
 
@@ -52,8 +53,7 @@ def overdue_by_unit(root: OrgUnit | None, on: datetime) -> dict[int, int]:
     today = today_in_vietnam(on)
     own_unit = aliased(OrgUnit)
     target_unit = aliased(OrgUnit)
-    finished = sa.exists().where(CourseProgress.user_id == User.id, CourseProgress.course_id == Assignment.course_id,
-                                 CourseProgress.completed_at.is_not(None))
+    finished = done_condition(User.id, Assignment.course_id, Assignment.requires_lessons, on)
     member = sa.or_(
         Assignment.user_id == User.id,
         sa.and_(Assignment.user_id.is_(None),

@@ -12,7 +12,8 @@ from training.models.types import UTCDateTime, utcnow
 
 COURSE_STATUSES = ("draft", "published")
 # Paths under /courses/ that belong to pages, so no course may use them as its slug.
-RESERVED_COURSE_SLUGS = frozenset({"manage", "notifications", "assignments", "new", "resume", "static", "api"})
+RESERVED_COURSE_SLUGS = frozenset({"manage", "notifications", "assignments", "new", "resume", "static", "api",
+                                   "media"})
 
 
 class Course(db.Model):
@@ -88,7 +89,7 @@ class CourseProgress(db.Model):
     last_lesson_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lessons.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # every lesson done
 
     last_lesson: Mapped[Lesson | None] = relationship()
 
@@ -109,6 +110,8 @@ class Assignment(db.Model):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
     position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"), index=True)
     due_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    # Holding the course's competency completes an assignment, unless it asks for every lesson too.
+    requires_lessons: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -138,13 +141,19 @@ class Notification(db.Model):
     """An in-app notification (nhắc việc) for one official."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
+        # "Once only" notifications (a certificate issued, an expiry warning) carry a key.
+        sa.Index("uq_notifications_user_key", "user_id", "key", unique=True,
+                 postgresql_where=sa.text("key IS NOT NULL"), sqlite_where=sa.text("key IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     link: Mapped[str] = mapped_column(sa.String(500), default="")
+    key: Mapped[str | None] = mapped_column(sa.String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -17,7 +17,8 @@ class CatalogueEntry:
     due_on: date | None
     lessons_total: int
     lessons_done: int
-    completed: bool
+    completed: bool       # done as an assignment counts it (or every lesson done, when not assigned)
+    held: bool = False    # the learner holds the course's competency now
 
     @property
     def percent(self) -> int:
@@ -55,13 +56,19 @@ def course_progress(user: User, course: Course) -> CourseProgress | None:
 
 def catalogue(user: User) -> tuple[list[CatalogueEntry], list[CatalogueEntry]]:
     """The learner's catalogue: (assigned courses by due date, other published courses)."""
-    from courses.assignments import assignments_for_user
+    from courses.assignments import assignment_done, assignments_for_user
+    from training.services.qualification import valid_records
 
     due: dict[int, date] = {}
+    pending: set[int] = set()  # courses with an assignment not done yet (the home page's rule)
     for assignment in assignments_for_user(user):
         if assignment.course.status == "published":
             current = due.get(assignment.course_id)
             due[assignment.course_id] = min(current, assignment.due_on) if current else assignment.due_on
+            if not db.session.scalar(sa.select(sa.literal(True)).where(User.id == user.id,
+                                                                       assignment_done(assignment))):
+                pending.add(assignment.course_id)
+    held = set(valid_records(user))
     courses = published_courses()
     done_rows = db.session.execute(
         sa.select(Lesson.course_id, sa.func.count(LessonProgress.id))
@@ -72,8 +79,9 @@ def catalogue(user: User) -> tuple[list[CatalogueEntry], list[CatalogueEntry]]:
     done = dict(done_rows)
     completed = set(db.session.scalars(sa.select(CourseProgress.course_id).where(
         CourseProgress.user_id == user.id, CourseProgress.completed_at.is_not(None))))
-    entries = [CatalogueEntry(c, due.get(c.id), len(c.published_lessons), done.get(c.id, 0), c.id in completed)
-               for c in courses]
+    entries = [CatalogueEntry(c, due.get(c.id), len(c.published_lessons), done.get(c.id, 0),
+                              (c.id not in pending) if c.id in due else c.id in completed,
+                              c.competency_id in held) for c in courses]
     assigned = sorted((e for e in entries if e.due_on), key=lambda e: (e.completed, e.due_on))
     others = [e for e in entries if not e.due_on]
     return assigned, others

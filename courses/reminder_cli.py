@@ -36,11 +36,15 @@ def _parse_today(ctx, param, value: str | None) -> date | None:
 def send_command(today: date | None) -> None:
     """Write the reminders due today (once each) and send the e-mails waiting in the outbox."""
     from courses.mail import latest_error, mail_configured, outbox_counts, send_outbox
-    from courses.reminders import queue_reminders
+    from courses.reminders import EXPIRY_WARNING_DAYS, queue_expiry_warnings, queue_reminders
 
     config = current_app.config
     report = queue_reminders(today, config)
     db.session.commit()
+    warned = queue_expiry_warnings(today)
+    db.session.commit()
+    if warned:
+        click.echo(f"Đã báo {warned} năng lực sắp hết hiệu lực (trong {EXPIRY_WARNING_DAYS} ngày).")
 
     if mail_configured(config):
         # Commit after every message: a crash midway never sends one twice.

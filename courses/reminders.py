@@ -20,9 +20,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from courses.models import Assignment, Course, CourseProgress, Notification, OutboxEmail, ReminderLog
+from courses.assignments import assignment_done, assignment_members_query
+from courses.models import Assignment, Course, Notification, OutboxEmail, ReminderLog
 from training.extensions import db
-from training.models import OrgUnit, User
+from training.models import User
 from training.models.types import utcnow
 
 KINDS = ("before", "due", "overdue")
@@ -58,29 +59,12 @@ def course_path(course: Course) -> str:
     return f"/courses/{quote(course.slug)}"
 
 
-def _members(assignment: Assignment):
-    """Select of the active officials `assignment` targets today (late joiners included)."""
-    stmt = sa.select(User).where(User.active.is_(True))
-    if assignment.user_id is not None:
-        return stmt.where(User.id == assignment.user_id)
-    if assignment.unit_id is not None:
-        unit = assignment.unit or db.session.get(OrgUnit, assignment.unit_id)
-        stmt = stmt.where(User.unit_id.in_(
-            sa.select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))))
-    if assignment.position_id is not None:
-        stmt = stmt.where(User.position_id == assignment.position_id)
-    return stmt
-
-
 def _pending_members(assignment: Assignment, kind: str):
-    """Members who have not finished the course and have not had this kind of reminder yet."""
-    finished = sa.select(CourseProgress.id).where(
-        CourseProgress.user_id == User.id, CourseProgress.course_id == assignment.course_id,
-        CourseProgress.completed_at.is_not(None))
+    """Members who have not done what the assignment asks and have not had this kind of reminder yet."""
     reminded = sa.select(ReminderLog.id).where(
         ReminderLog.assignment_id == assignment.id, ReminderLog.user_id == User.id, ReminderLog.kind == kind)
-    return (_members(assignment).with_only_columns(User.id, User.email, User.full_name, User.locale)
-            .where(~finished.exists(), ~reminded.exists()).order_by(User.id))
+    return (assignment_members_query(assignment).with_only_columns(User.id, User.email, User.full_name, User.locale)
+            .where(~assignment_done(assignment), ~reminded.exists()).order_by(None).order_by(User.id))
 
 
 def _log_once(assignment_id: int, user_ids: list[int], kind: str, now: datetime) -> set[int]:
@@ -220,3 +204,40 @@ def mark_all_read(user_id: int, now: datetime | None = None) -> int:
         .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
     db.session.flush()
     return result.rowcount or 0
+
+
+# --------------------------------------------------------------------------- competencies about to lapse
+EXPIRY_WARNING_DAYS = 30
+
+
+def queue_expiry_warnings(today: date | None = None, days: int = EXPIRY_WARNING_DAYS) -> int:
+    """Warn each active official whose competency lapses within `days` (their longest-lasting valid
+    record for it ends then), once per record: the notification's key makes it once only."""
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy.orm import aliased
+
+    from courses.notify import notify
+    from training.i18n import day
+    from training.models import Competency, CompetencyRecord
+    from training.services.qualification import moment_of, record_valid_at
+
+    moment = moment_of(today) if today else utcnow()
+    later = aliased(CompetencyRecord)
+    lasts_longer = sa.exists().where(later.user_id == CompetencyRecord.user_id,
+                                     later.competency_id == CompetencyRecord.competency_id,
+                                     later.expires_at > CompetencyRecord.expires_at, record_valid_at(moment, later))
+    rows = db.session.execute(
+        sa.select(CompetencyRecord.id, CompetencyRecord.expires_at, User, Competency)
+        .join(User, User.id == CompetencyRecord.user_id).join(Competency, Competency.id == CompetencyRecord.competency_id)
+        .where(User.active.is_(True), record_valid_at(moment),
+               CompetencyRecord.expires_at <= moment + timedelta(days=days), ~lasts_longer)
+        .order_by(CompetencyRecord.id)).all()
+    sent = 0
+    for record_id, expires_at, user, competency in rows:
+        name = competency.name_vi
+        made = notify(user, lambda: _l("Năng lực “%(name)s” sắp hết hiệu lực", name=name),
+                      lambda: _l("Năng lực “%(name)s” của bạn hết hiệu lực ngày %(day)s. Hãy làm lại bài kiểm tra "
+                                 "trước ngày đó để giữ chuẩn công chức số.", name=name, day=day(expires_at)),
+                      "/", key=f"expiry:{record_id}")
+        sent += made is not None
+    return sent

@@ -281,9 +281,29 @@ def submit_attempt(attempt: Attempt, now: datetime | None = None, auto: bool = F
     attempt.submitted_at = min(now, attempt.deadline) if (auto and attempt.deadline) else now
     attempt.auto_submitted = auto
     db.session.flush()
-    if attempt.passed:
-        record_competency(attempt)
+    record = record_competency(attempt) if attempt.passed else None
+    _notify_result(attempt, record)
     return Result(attempt.score, attempt.max_score, attempt.percent, attempt.passed)
+
+
+def _notify_result(attempt: Attempt, record: CompetencyRecord | None) -> None:
+    """The learner hears the result in the app and by e-mail, once per attempt."""
+    from flask_babel import lazy_gettext as _l
+
+    from courses.notify import notify
+
+    quiz, percent = attempt.quiz, attempt.percent
+    if record is not None:
+        body = lambda: _l("Bạn đạt %(p)s%% bài “%(title)s”; năng lực “%(name)s” được ghi nhận.",  # noqa: E731
+                          p=f"{percent:g}", title=quiz.title, name=quiz.competency.name_vi)
+    elif attempt.passed:
+        body = lambda: _l("Bạn đạt %(p)s%% bài “%(title)s”.", p=f"{percent:g}", title=quiz.title)  # noqa: E731
+    else:
+        body = lambda: _l("Bạn được %(p)s%%, chưa đạt mức %(need)s%% của bài “%(title)s”. Hãy ôn lại bài học "  # noqa: E731
+                          "rồi làm lại.", p=f"{percent:g}", need=f"{quiz.pass_percent:g}", title=quiz.title)
+    notify(attempt.user, (lambda: _l("Kết quả bài kiểm tra: đạt")) if attempt.passed else
+           (lambda: _l("Kết quả bài kiểm tra: chưa đạt")), body, f"/quizzes/attempts/{attempt.id}/review",
+           key=f"attempt:{attempt.id}")
 
 
 def record_competency(attempt: Attempt) -> CompetencyRecord | None:

@@ -34,7 +34,8 @@ def create_category(name: str, parent: QuestionCategory | None = None, competenc
     if not name:
         raise BankError(_("Tên danh mục không được để trống."))
     category = QuestionCategory(name=name, parent=parent, competency=competency, description=nfc(description),
-                                idnumber=nfc(idnumber), sort_key=collation_key(name))
+                                # the key of a 255-character name can pass the 400 of its column
+                                idnumber=nfc(idnumber), sort_key=collation_key(name)[:400])
     db.session.add(category)
     db.session.flush()
     _refresh_path(category)
@@ -172,3 +173,35 @@ def update_question(question: Question, q: QuestionData, actor: User | None = No
 
 def question_data(question: Question) -> QuestionData:
     return version_data(question.current_version, [t.name for t in question.tags], question.idnumber)
+
+
+# --------------------------------------------------------------------------- search
+def search_questions(text: str = "", *, category: QuestionCategory | None = None, include_subcategories: bool = False,
+                     qtype: str = "", tag: str = "", hidden: bool | None = None, graded_only: bool = False):
+    """The bank's search, for the bank page and the quiz page's question picker alike: a select of
+    Question (current version joined), ordered by name.
+
+    Every word of `text` must appear in the name or text, accents ignored ("chu ky so" finds "Chữ ký
+    số"); the whole of `text` may also be a question's ID number, or "#42" its number in the bank.
+    """
+    stmt = sa.select(Question).join(QuestionVersion, Question.current_version_id == QuestionVersion.id)
+    if category is not None:
+        stmt = stmt.where(Question.category_id.in_(subtree_ids(category)) if include_subcategories
+                          else Question.category_id == category.id)
+    if qtype:
+        stmt = stmt.where(QuestionVersion.qtype == qtype)
+    if graded_only:
+        stmt = stmt.where(QuestionVersion.qtype.in_(GRADED_TYPES))
+    if tag:
+        stmt = stmt.where(Question.tags.any(Tag.name == tag))
+    if hidden is not None:
+        stmt = stmt.where(Question.hidden.is_(hidden))
+    words = fold(text).split()
+    if words:
+        matches = [sa.and_(*(QuestionVersion.search_text.contains(w, autoescape=True) for w in words)),
+                   Question.idnumber == text]
+        number = text.strip()
+        if number.startswith("#") and number[1:].isdigit() and len(number) <= 10:
+            matches.append(Question.id == int(number[1:]))
+        stmt = stmt.where(sa.or_(*matches))
+    return stmt.order_by(QuestionVersion.search_text, Question.id)

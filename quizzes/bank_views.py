@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from quizzes import bp
 from quizzes.bank import (BankError, _refresh_path, categories_tree, create_category, create_question,
-                          question_data, subtree_ids, update_question, validate_question)
+                          question_data, search_questions, subtree_ids, update_question, validate_question)
 from quizzes.bank_forms import QUESTION_FORMS, CategoryForm, show_number
 from quizzes.lint import bank_findings, statistics_links
-from quizzes.models import Question, QuestionCategory, QuestionVersion, Tag, question_tags
+from quizzes.models import Question, QuestionCategory, Tag, question_tags
 from quizzes.qdata import QTYPES, QuestionData, to_dict
 from quizzes.qtypes import dict_items, fraction_of, get_type, number, percent
 from quizzes.richtext import to_safe_html
@@ -29,7 +29,7 @@ from training.extensions import db
 from training.models import Competency
 from training.services import audit
 from training.services.competencies import all_competencies
-from training.vntext import collation_key, fold, nfc
+from training.vntext import collation_key, nfc
 
 PER_PAGE = 25
 NEW_TEXT_FORMAT = "markdown"
@@ -185,24 +185,11 @@ def bank_index():
         "hidden": args.get("hidden", "") if args.get("hidden", "") in ("0", "1") else "",
     }
     category = db.session.get(QuestionCategory, filters["category"]) if filters["category"] else None
-    stmt = (sa.select(Question).join(QuestionVersion, Question.current_version_id == QuestionVersion.id)
-            .options(selectinload(Question.current_version), selectinload(Question.tags),
-                     selectinload(Question.category)))
-    if category is not None:
-        stmt = stmt.where(Question.category_id.in_(subtree_ids(category)) if filters["sub"]
-                          else Question.category_id == category.id)
-    if filters["type"]:
-        stmt = stmt.where(QuestionVersion.qtype == filters["type"])
-    if filters["tag"]:
-        stmt = stmt.where(Question.tags.any(Tag.name == filters["tag"]))
-    if filters["hidden"]:
-        stmt = stmt.where(Question.hidden.is_(filters["hidden"] == "1"))
-    words = fold(filters["q"]).split()
-    if words:
-        # Every word must appear, accents ignored ("chu ky so" finds "Chữ ký số"); an ID number matches as is.
-        stmt = stmt.where(sa.or_(sa.and_(*(QuestionVersion.search_text.contains(w, autoescape=True) for w in words)),
-                                 Question.idnumber == filters["q"]))
-    stmt = stmt.order_by(QuestionVersion.search_text, Question.id)
+    stmt = search_questions(filters["q"], category=category, include_subcategories=filters["sub"],
+                            qtype=filters["type"], tag=filters["tag"],
+                            hidden=(filters["hidden"] == "1") if filters["hidden"] else None)
+    stmt = stmt.options(selectinload(Question.current_version), selectinload(Question.tags),
+                        selectinload(Question.category))
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
     tags = db.session.scalars(sa.select(Tag.name).where(Tag.id.in_(sa.select(question_tags.c.tag_id)))
                               .order_by(Tag.name)).all()
@@ -276,7 +263,7 @@ def _update_category(category: QuestionCategory, name: str, parent: QuestionCate
     if parent is not None and parent.path.startswith(category.path):
         raise BankError(_("Không thể chọn chính danh mục này hoặc một danh mục con của nó làm danh mục cha."))
     category.name = name
-    category.sort_key = collation_key(name)
+    category.sort_key = collation_key(name)[:400]  # the key can be twice the name; the column holds 400
     category.competency = competency
     category.description = nfc(description)
     category.idnumber = nfc(idnumber)

@@ -78,6 +78,11 @@ def lint_command(category: str | None, file: str | None, fmt: str) -> None:
             for issue in exc.issues:
                 click.echo(f"Lỗi: {issue}", err=True)
             sys.exit(2)
+        if result.refused or result.errors:
+            for issue in result.errors:
+                click.echo(f"Lỗi: {issue}", err=True)
+            click.echo("Tệp không đọc được theo định dạng này; chưa kiểm tra chất lượng.", err=True)
+            sys.exit(2)
         findings = lint([LintItem(ref_of(p.question), p.question, line=p.line) for p in result.questions],
                         os.path.basename(file))
         links = {}

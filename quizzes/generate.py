@@ -655,7 +655,7 @@ def _tokens(writer: BulkWriter, path: str, first_user: int, emails: list[str], n
     days = current_app.config.get("API_TOKEN_DAYS", 30)
     expires = now + timedelta(days=days)
     table = ApiToken.__table__
-    columns = ("id", "user_id", "token_hash", "created_at", "expires_at", "last_used_at")
+    columns = ("id", "user_id", "token_hash", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
     # The file holds live credentials: readable by its owner only.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle, \
@@ -668,8 +668,8 @@ def _tokens(writer: BulkWriter, path: str, first_user: int, emails: list[str], n
             for n in range(start, min(len(emails), start + CHUNK)):
                 token = secrets.token_urlsafe(32)
                 out.writerow([emails[n], token])
-                rows.append((first_id + n, first_user + n, hashlib.sha256(token.encode()).hexdigest(), now, expires,
-                             None))
+                rows.append((first_id + n, first_user + n, hashlib.sha256(token.encode()).hexdigest(),
+                             "generate (load test)", now, expires, None, None))
             writer.write(table, columns, rows)
             bar.update(len(rows))
     return len(emails)

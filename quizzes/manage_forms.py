@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, DateTimeLocalField, FloatField, HiddenField, IntegerField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from quizzes.models import GRADING_METHODS, REVIEW_WHEN
 from training.forms import BaseForm, ChoiceField, strip_filter
@@ -115,12 +116,15 @@ class RandomRuleForm(BaseForm):
 
 
 class FixedRuleForm(BaseForm):
-    question_id = IntegerField(_l("Mã số câu hỏi (#id trong ngân hàng)"),
-                               validators=[InputRequired(_l("Vui lòng nhập mã số câu hỏi.")),
+    """One "Thêm" button of the question picker: the question comes from the result it sits in (a hidden
+    field), never typed; the mark is the result's own field."""
+
+    question_id = IntegerField(_l("Câu hỏi"), widget=HiddenInput(),
+                               validators=[InputRequired(_l("Hãy tìm câu hỏi rồi bấm “Thêm” ở câu muốn thêm.")),
                                            NumberRange(min=1, max=2_147_483_647,
                                                        message=_l("Mã số câu hỏi không hợp lệ."))])
     mark = MarkField()
-    submit = SubmitField(_l("Thêm câu cố định"))
+    submit = SubmitField(_l("Thêm"))
 
 
 class ImportForm(BaseForm):

@@ -1,10 +1,6 @@
 """Trainer pages under /quizzes/manage/: quiz settings and rules, bank import and export, item statistics."""
 from __future__ import annotations
 
-import json
-import re
-import secrets
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,10 +10,12 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from courses.models import Course
 from quizzes import bp
-from quizzes.bank import GRADED_TYPES, categories_tree, subtree_ids
+from quizzes.bank import GRADED_TYPES, categories_tree, search_questions, subtree_ids
 from quizzes.manage_forms import (EXPORT_FORMAT_LABELS, FORMAT_LABELS, GRADING_LABELS, QUIZ_STATUS_LABELS,
                                   REVIEW_LABELS, ApplyImportForm, FixedRuleForm, ImportForm, QuizForm,
                                   RandomRuleForm)
@@ -25,9 +23,11 @@ from quizzes.models import Attempt, Question, QuestionCategory, QuestionVersion,
 from quizzes.lint import LintItem, lint, ref_of
 from quizzes.policy import granting_problems, pass_mark_problem, planned_questions, policy
 from quizzes.qtypes import UnknownQuestionType, get_type
+from quizzes.richtext import to_safe_html
 from quizzes.stats_service import FLAG_LABELS, SERIOUS_FLAGS, WHICH_LABELS, build_report, report_csv
 from quizzes.transfer import EXPORTERS, ImportRefused, apply_import, export_category, parse_file
 from training.access import access
+from training.uploads import claim_upload, purge_uploads, store_upload
 from training.admin.forms import ConfirmForm
 from training.extensions import db
 from training.models import Competency
@@ -37,8 +37,6 @@ from training.vntext import collation_key, nfc
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-UPLOAD_MAX_AGE_S = 3600
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 LABELS = {"status": QUIZ_STATUS_LABELS, "grading": GRADING_LABELS, "review": REVIEW_LABELS,
           "formats": FORMAT_LABELS, "export_formats": EXPORT_FORMAT_LABELS, "flags": FLAG_LABELS,
           "which": WHICH_LABELS}
@@ -325,6 +323,8 @@ def manage_add_random_rule(quiz_id: int):
 @bp.route("/manage/<int:quiz_id>/rules/fixed", methods=["POST"])
 @access("trainer", "admin")
 def manage_add_fixed_rule(quiz_id: int):
+    """Add the question chosen in the picker's results; the search stays in the query string, so the
+    trainer comes back to the same results (and a refusal is shown next to them)."""
     quiz = _quiz_or_404(quiz_id)
     form = FixedRuleForm(prefix="fixed")
     if form.validate_on_submit():
@@ -349,9 +349,72 @@ def manage_add_fixed_rule(quiz_id: int):
             audit.record(current_user, "quiz.rule_add", str(quiz.id), question=question.id)
             db.session.commit()
             flash(_("Đã thêm câu hỏi cố định #%(id)d: %(name)s.", id=question.id, name=version.name), "success")
-            return redirect(url_for("quizzes.manage_quiz", quiz_id=quiz.id, _anchor="rules"))
+            return redirect(url_for("quizzes.manage_quiz", quiz_id=quiz.id, **picker_args(request.args),
+                                    _anchor="add-fixed"))
     db.session.rollback()
     return _render_settings(quiz, _quiz_form(quiz), fixed_form=form, status=400)
+
+
+# --------------------------------------------------------------------------- fixed-question picker
+PICKER_PER_PAGE = 20
+PICKER_ARGS = ("q", "category", "type", "page")
+
+
+def picker_args(args) -> dict:
+    """The picker's search as query arguments (to keep across adding a question), unknown ones left out."""
+    kept = {name: args.get(name, "").strip()[:200] for name in PICKER_ARGS if args.get(name, "").strip()}
+    return {"pick": "1", **kept} if kept or args.get("pick") else {}
+
+
+def question_picker(quiz: Quiz, args=None) -> dict:
+    """The fixed-question picker of the quiz page: its filters and, once the trainer has searched, one
+    page of the questions a quiz may use (visible and graded), found by the bank's own search.
+
+    Read from the query string (`pick=1&q=…&category=…&type=…&page=…`), so the search is a plain GET
+    form that reloads the quiz page, and the same results come back after adding a question.
+    """
+    args = request.args if args is None else args
+    category_choices = _category_choices()
+    filters = {"q": nfc(args.get("q", "")).strip()[:200], "category": args.get("category", 0, type=int) or 0,
+               "type": args.get("type", "") if args.get("type", "") in GRADED_TYPES else ""}
+    picker = {"filters": filters, "searched": bool(args.get("pick") or filters["q"]), "page": None, "rows": [],
+              "categories": [(0, _("Tất cả danh mục"))] + category_choices[1:],
+              "types": [("", _("Tất cả loại có chấm điểm"))] + [(t, _type_label(t)) for t in GRADED_TYPES],
+              "args": picker_args(args)}
+    if not picker["searched"]:
+        return picker
+    category = db.session.get(QuestionCategory, filters["category"]) if filters["category"] else None
+    stmt = search_questions(filters["q"], category=category, include_subcategories=True, qtype=filters["type"],
+                            hidden=False, graded_only=True)
+    page = db.paginate(stmt.options(selectinload(Question.current_version), selectinload(Question.category)),
+                       page=args.get("page", 1, type=int), per_page=PICKER_PER_PAGE, error_out=False)
+    in_quiz = {rule.question_id for rule in quiz.rules if rule.question_id is not None}
+    for question in page.items:
+        version = question.current_version
+        excerpt = " ".join(Markup(to_safe_html(version.text, version.text_format)).striptags().split())
+        picker["rows"].append({
+            "question": question, "name": version.name, "type_label": _type_label(version.qtype),
+            "category": question.category.name, "excerpt": excerpt[:160] + ("…" if len(excerpt) > 160 else ""),
+            "mark": _number(version.default_mark), "in_quiz": question.id in in_quiz})
+    picker["page"] = page
+    return picker
+
+
+@bp.context_processor
+def _question_picker_helper():
+    # The quiz page calls question_picker(quiz) itself: the settings views render it unchanged.
+    return {"question_picker": question_picker}
+
+
+@bp.route("/manage/<int:quiz_id>/rules/fixed/search")
+@access("trainer", "admin")
+def manage_search_questions(quiz_id: int):
+    """The picker's results alone (an HTML fragment), for question_picker.js to refresh as the trainer types."""
+    quiz = _quiz_or_404(quiz_id)
+    args = request.args.copy()
+    args["pick"] = "1"
+    return render_template("quizzes/manage/_question_picker_results.html", quiz=quiz,
+                           picker=question_picker(quiz, args))
 
 
 @bp.route("/manage/<int:quiz_id>/rules/<int:rule_id>/delete", methods=["POST"])
@@ -378,57 +441,6 @@ def _upload_folder() -> Path:
     return Path(current_app.config.get("QUIZ_UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
 
 
-def _purge_old_uploads(folder: Path) -> None:
-    """Forget previews nobody applied within the hour."""
-    if not folder.is_dir():
-        return
-    limit = time.time() - UPLOAD_MAX_AGE_S
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            pass  # another request removed it first
-
-
-def _store_upload(data: bytes, meta: dict) -> str:
-    """Keep an uploaded file on the server until it is applied; the browser only gets the token."""
-    folder = _upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.bin").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return token
-
-
-def _discard_upload(token: str) -> None:
-    folder = _upload_folder()
-    for suffix in (".bin", ".json", ".claimed"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
-
-
-def _claim_upload(token: str | None) -> tuple[bytes, dict] | None:
-    """Take a stored file for applying: well-formed token, this user's, under an hour old; else None.
-
-    The file is renamed before it is read, so two clicks on "apply" cannot import it twice.
-    """
-    if not token or not TOKEN_PATTERN.match(token):
-        return None
-    folder = _upload_folder()
-    data_path, meta_path, claimed = folder / f"{token}.bin", folder / f"{token}.json", folder / f"{token}.claimed"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("user_id") != current_user.id:
-            return None
-        if data_path.stat().st_mtime < time.time() - UPLOAD_MAX_AGE_S:
-            _discard_upload(token)
-            return None
-        data_path.rename(claimed)
-        data = claimed.read_bytes()
-    except (OSError, ValueError):
-        return None
-    _discard_upload(token)
-    return data, meta
 
 
 def _category_path(text: str | None) -> list[str]:
@@ -473,7 +485,7 @@ def _render_import(form: ImportForm, status: int = 200, preview: dict | None = N
 @bp.route("/manage/import", methods=["GET", "POST"])
 @access("trainer", "admin")
 def manage_import():
-    _purge_old_uploads(_upload_folder())
+    purge_uploads(_upload_folder())
     form = ImportForm()
     form.competency_id.choices = _competency_choices()
     if request.method == "POST" and "token" in request.form:
@@ -501,8 +513,8 @@ def manage_import():
         return _render_import(form, 400)
     token = None
     if not result.refused and not result.errors and result.questions:
-        token = _store_upload(data, {
-            "user_id": current_user.id, "format": form.format.data, "category": base,
+        token = store_upload(_upload_folder(), data, user_id=current_user.id, meta={
+            "format": form.format.data, "category": base,
             "competency_id": form.competency_id.data or None, "filename": upload.filename or "",
         })
     return _render_import(form, 200, preview=_preview(result, base, token))
@@ -513,7 +525,7 @@ def _apply_stored_upload(form: ImportForm):
     if not apply_form.validate_on_submit():
         return _render_import(form, 400, apply_error=_("Biểu mẫu đã hết hạn; hãy tải tệp lên và xem trước lại."))
     token = apply_form.token.data
-    stored = _claim_upload(token)
+    stored = claim_upload(_upload_folder(), token, user_id=current_user.id)
     if stored is None:
         return _render_import(form, 400, apply_error=_(
             "Không tìm thấy tệp đã xem trước (mã không hợp lệ hoặc đã quá 1 giờ). Hãy tải tệp lên và xem trước "
@@ -526,7 +538,7 @@ def _apply_stored_upload(form: ImportForm):
                                competency=competency, source=meta.get("filename", ""))
     except ImportRefused as exc:
         db.session.rollback()
-        reasons = "; ".join(issue.message for issue in exc.issues[:5])
+        reasons = "; ".join(str(issue) for issue in exc.issues[:5])
         return _render_import(form, 400, apply_error=_("Tệp bị từ chối, không có câu hỏi nào được nhập: %(r)s",
                                                        r=reasons))
     except Exception:  # all or nothing: whatever failed, nothing stays written
@@ -559,6 +571,9 @@ def manage_export():
             return _error_page(400, _("Không có danh mục câu hỏi này."))
     text = export_category(category, fmt)
     name = f"cau-hoi-{category.id if category else 'tat-ca'}"
+    audit.record(current_user, "questions.export", " / ".join(category.names()) if category else "*", format=fmt,
+                 bytes=len(text.encode("utf-8")))
+    db.session.commit()
     filename, mimetype = ((f"{name}.gift.txt", "text/plain") if fmt == "gift" else (f"{name}.xml", "application/xml"))
     return Response(text.encode("utf-8"), content_type=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from quizzes.bank import create_question, ensure_category, question_data, subtree_ids
-from quizzes.formats import (ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, export_gift,
-                             export_moodle_xml, parse_aiken, parse_gift, parse_moodle_xml)
+from quizzes.bank import BankError, create_question, ensure_category, question_data, subtree_ids
+from quizzes.formats import (ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, check_bank_limits,
+                             export_gift, export_moodle_xml, parse_aiken, parse_gift, parse_moodle_xml)
 from quizzes.models import Question, QuestionCategory
 from training.extensions import db
 from training.models import Competency, User
@@ -45,12 +45,31 @@ def parse_file(data: bytes, fmt: str, category_path: list[str] | None = None) ->
 
 def apply_import(result: ImportResult, *, actor: User | None = None, base_path: list[str] | None = None,
                  competency: Competency | None = None, source: str = "") -> ImportSummary:
-    """Write a parsed file to the bank, or nothing at all when the file has any error."""
+    """Write a parsed file to the bank, or nothing at all when the file has any error.
+
+    The file is checked against what the bank can hold under `base_path` (lengths, NUL bytes, depth)
+    before anything is written, so a refusal is an ImportRefused with lines, never a database error.
+    The caller rolls back on ImportRefused.
+    """
     if result.refused or result.errors:
         raise ImportRefused(result.errors or [ImportIssue(None, _("Tệp bị từ chối."))])
     if not result.questions and not result.categories:
         raise ImportRefused([ImportIssue(None, _("Tệp không có câu hỏi nào."))])
     base = list(base_path or [])
+    problems = check_bank_limits(result, base)   # the parser checked the file alone; this adds `base`
+    if problems:
+        raise ImportRefused(problems)
+    try:
+        summary = _write(result, actor, base, competency)
+    except BankError as exc:   # checked above, so unexpected: still a refusal with its reason
+        raise ImportRefused([ImportIssue(None, str(exc))]) from exc
+    # a file name comes from the browser: no NUL (PostgreSQL refuses it) in the audit line
+    audit.record(actor, "questions.import", source.replace("\x00", ""), imported=summary.imported,
+                 non_graded=summary.non_graded)
+    return summary
+
+
+def _write(result: ImportResult, actor: User | None, base: list[str], competency: Competency | None) -> ImportSummary:
     summary = ImportSummary(warnings=list(result.warnings))
     for parsed_category in result.categories:
         category = ensure_category(base + parsed_category.path)
@@ -69,7 +88,6 @@ def apply_import(result: ImportResult, *, actor: User | None = None, base_path: 
             summary.imported += 1
     summary.categories = sorted(touched)
     db.session.flush()
-    audit.record(actor, "questions.import", source, imported=summary.imported, non_graded=summary.non_graded)
     return summary
 
 

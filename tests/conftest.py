@@ -5,11 +5,14 @@ The schema is created once per session; each test starts from empty tables.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from training import create_app
 from training.config import normalise_database_url
@@ -40,9 +43,52 @@ def database_url(tmp_path_factory):
         db.engine.dispose()
 
 
+class RequestCycleClient(FlaskClient):
+    """A test client whose every request runs as in production: in its own app context, with its own
+    database session and `g`, torn down (teardown_appcontext, session removal) when it ends.
+
+    The test body keeps its own app context for reading the database; Flask would otherwise reuse it
+    for the request, and a bug that only request teardown reveals (an export streamed after its
+    session was removed) would pass unseen. After each request the test's session forgets what it
+    had loaded, so what it reads next is what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:
+            # The body is produced later, as a WSGI server would read it: in the request's own
+            # context, after the view's app context (and its session) has been torn down.
+            response.response = _InContext(context, response.response)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+class _InContext:
+    """An iterable whose every step (and close) runs in a given contextvars.Context."""
+
+    def __init__(self, context: contextvars.Context, iterable):
+        self._context = context
+        self._iterator = context.run(iter, iterable)
+        self._iterable = iterable
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self._context.run(next, self._iterator)
+
+    def close(self):
+        close = getattr(self._iterable, "close", None)
+        if close is not None:
+            self._context.run(close)
+
+
 @pytest.fixture
 def app(database_url):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "DEMO_PASSWORD": None})
+    app.test_client_class = RequestCycleClient
     with app.app_context():
         yield app
         db.session.rollback()

@@ -67,19 +67,30 @@ roster_group = AppGroup("roster", help="Import officials from a roster file.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Only check the file and report; change nothing.")
 @click.option("--passwords-out", type=click.Path(dir_okay=False, writable=True),
-              help="Write email,temporary_password of new accounts to this CSV file.")
+              help="Write email,temporary_password of new accounts to this CSV file (mode 0600).")
 def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
-    """Upsert officials from FILE (CSV or XLSX; header full_name,email,unit_code,position_code,roles)."""
-    from training.services.roster import RosterFileError, import_roster
+    """Upsert officials from FILE (CSV or XLSX; header full_name,email,unit_code,position_code,roles
+    or the Vietnamese Họ và tên, Email, Mã đơn vị, Mã vị trí việc làm, Vai trò). Several roles in one
+    cell are separated by "," ";" or "|"."""
+    import sqlalchemy as sa
 
-    with open(file, "rb") as handle:
-        data = handle.read()
+    from training.services.roster import MAX_FILE_BYTES, RosterFileError, import_roster
+
     try:
+        if os.path.getsize(file) > MAX_FILE_BYTES:
+            raise RosterFileError(f"Tệp quá lớn: tối đa {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
         report = import_roster(data, os.path.basename(file), dry_run=dry_run)
+    except OSError as exc:
+        click.echo(f"Lỗi: không đọc được tệp {file}: {exc.strerror}.", err=True)
+        sys.exit(1)
     except RosterFileError as exc:
         db.session.rollback()
         click.echo(f"Lỗi: {exc}", err=True)
         sys.exit(1)
+    for notice in report.notices:
+        click.echo(f"Lưu ý: {notice}", err=True)
     if not report.ok:
         db.session.rollback()
         for error in report.errors:
@@ -91,21 +102,40 @@ def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
         click.echo(f"Kiểm tra xong (dry run): sẽ tạo {len(report.created)}, cập nhật {len(report.updated)}, "
                    f"không đổi {len(report.unchanged)}. Chưa ghi gì.")
         return
-    db.session.commit()
+    descriptor = None
+    if passwords_out:
+        try:
+            # Temporary passwords: readable by the owner only, even if the file existed before.
+            # Opened before the commit, so an unwritable path changes nothing.
+            descriptor = os.open(passwords_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+        except OSError as exc:
+            db.session.rollback()
+            click.echo(f"Lỗi: không ghi được tệp {passwords_out}: {exc.strerror}; không có thay đổi nào được ghi.",
+                       err=True)
+            sys.exit(1)
+    try:
+        db.session.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        db.session.rollback()
+        if descriptor is not None:
+            os.close(descriptor)
+        click.echo(f"Lỗi cơ sở dữ liệu, không có thay đổi nào được ghi: {exc.__class__.__name__}", err=True)
+        sys.exit(1)
     click.echo(f"Đã nhập: tạo {len(report.created)}, cập nhật {len(report.updated)}, "
                f"không đổi {len(report.unchanged)}.")
-    if report.passwords:
-        if passwords_out:
-            import csv
+    if descriptor is not None:
+        import csv
 
-            with open(passwords_out, "w", newline="", encoding="utf-8-sig") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["email", "temporary_password"])
-                writer.writerows(sorted(report.passwords.items()))
+        with open(descriptor, "w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["email", "temporary_password"])
+            writer.writerows(sorted(report.passwords.items()))
+        if report.passwords:
             click.echo(f"Mật khẩu tạm thời của tài khoản mới: {passwords_out}")
-        else:
-            click.echo("Tài khoản mới có mật khẩu tạm thời; dùng --passwords-out FILE để lưu, "
-                       "hoặc đặt lại mật khẩu trong trang quản trị.")
+    elif report.passwords:
+        click.echo("Tài khoản mới có mật khẩu tạm thời; dùng --passwords-out FILE để lưu, "
+                   "hoặc đặt lại mật khẩu trong trang quản trị.")
 
 
 api_token_group = AppGroup("api-token", help="Bearer tokens for the API.")
@@ -114,15 +144,17 @@ api_token_group = AppGroup("api-token", help="Bearer tokens for the API.")
 @api_token_group.command("create")
 @click.option("--user", "email", required=True, help="Email of the account the token acts as.")
 @click.option("--days", default=None, type=click.IntRange(1, 3650), help="Days until the token expires.")
-def api_token_create(email: str, days: int | None) -> None:
+@click.option("--name", default="", help="What the token is for (shown to the user, who can revoke it).")
+def api_token_create(email: str, days: int | None, name: str) -> None:
     """Print a new bearer token for USER."""
-    from training.services.users import create_api_token, get_user_by_email
+    from training.services.sessions import create_api_token
+    from training.services.users import get_user_by_email
 
     user = get_user_by_email(email)
     if user is None or not user.active:
         click.echo(f"Lỗi: không có tài khoản đang hoạt động với email {email}.", err=True)
         sys.exit(1)
-    token, row = create_api_token(user, days=days or current_app.config["API_TOKEN_DAYS"])
+    token, row = create_api_token(user, days=days, name=name or "Tạo bằng dòng lệnh")
     db.session.commit()
     click.echo(token)
     click.echo(f"expires_at: {row.expires_at.isoformat()}", err=True)

@@ -19,7 +19,7 @@ from quizzes.qdata import QuestionData, default_name
 __all__ = [
     "ImportIssue", "ParsedCategory", "ParsedQuestion", "ImportResult",
     "parse_gift", "export_gift", "parse_moodle_xml", "export_moodle_xml", "parse_aiken",
-    "validate_questions",
+    "validate_questions", "check_bank_limits", "looks_like", "MAX_CATEGORY_DEPTH",
 ]
 
 
@@ -40,6 +40,7 @@ class ParsedCategory:
     path: list[str]
     description: str = ""
     idnumber: str = ""
+    line: int | None = field(default=None, compare=False)     # where the file declares it (for messages)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ImportResult:
             if known.path == category.path:
                 known.description = known.description or category.description
                 known.idnumber = known.idnumber or category.idnumber
+                known.line = known.line or category.line
                 return
         self.categories.append(category)
 
@@ -89,50 +91,147 @@ NON_GRADED_LABELS = {"essay": "tự luận", "description": "đoạn mô tả", 
 PHP_WS = " \t\n\r\0\x0b"
 
 
+# The first bytes of files people pick by mistake instead of a question bank exported as text.
+_BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "tệp nén ZIP (ví dụ tệp Word .docx hoặc Excel .xlsx)"),
+    (b"%PDF-", "tệp PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "tệp Word hoặc Excel đời cũ (.doc, .xls)"),
+    (b"\x1f\x8b", "tệp nén gzip (ví dụ bản sao lưu Moodle .mbz)"),
+    (b"\x89PNG", "tệp ảnh PNG"),
+    (b"\xff\xd8\xff", "tệp ảnh JPEG"),
+    (b"{\\rtf", "tệp RTF (WordPad, Word)"),
+)
+FORMAT_NAMES = {"gift": "GIFT", "moodlexml": "Moodle XML", "aiken": "Aiken"}
+NOT_TEXT = ("Tệp này là {kind}, không phải tệp văn bản {fmt}: toàn bộ tệp bị từ chối. Hãy xuất câu hỏi ra "
+            "tệp {fmt} (văn bản UTF-8) rồi tải lên lại.")
+NUL_BYTE = ("Tệp có ký tự NUL (mã 0): đây là tệp nhị phân hoặc tệp UTF-16, không phải văn bản {fmt} UTF-8. "
+            "Hãy lưu lại tệp dưới dạng văn bản UTF-8 rồi nhập lại.")
+WRONG_FORMAT = ("Tệp này có vẻ là tệp {likely}, không phải {fmt}: toàn bộ tệp bị từ chối. Hãy nhập lại "
+                "với định dạng {likely}.")
+
+
 def decode_utf8(data: bytes, fmt_label: str, result: ImportResult) -> str | None:
-    """The file's text (BOM dropped, line ends unified, NFC), or None after refusing a non-UTF-8 file."""
+    """The file's text (BOM dropped, line ends unified, NFC), or None after refusing the file.
+
+    Refused: bytes that are not UTF-8 (Moodle's rule), files that are plainly not text (ZIP, PDF,
+    images, UTF-16, anything with a NUL byte, which PostgreSQL cannot store) and empty files.
+    """
     if isinstance(data, str):
         text = data
     else:
+        data = bytes(data)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            result.refuse(ImportIssue(None, f"Tệp dùng bảng mã UTF-16. Tệp định dạng {fmt_label} phải dùng UTF-8 "
+                                            "(hãy lưu lại tệp với bảng mã UTF-8 rồi nhập lại)."))
+            return None
+        for signature, kind in _BINARY_SIGNATURES:
+            if data.startswith(signature):
+                result.refuse(ImportIssue(None, NOT_TEXT.format(kind=kind, fmt=fmt_label)))
+                return None
+        if b"\x00" in data:
+            # before decoding: UTF-16 without its BOM is also "not UTF-8", but this says what it is
+            line = data[:data.index(b"\x00")].count(b"\n") + 1
+            result.refuse(ImportIssue(line, NUL_BYTE.format(fmt=fmt_label)))
+            return None
         try:
-            text = bytes(data).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = bytes(data)[:exc.start].count(b"\n") + 1
+            line = data[:exc.start].count(b"\n") + 1
             result.refuse(ImportIssue(line, NOT_UTF8.format(fmt=fmt_label)))
             return None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        result.refuse(ImportIssue(line, NUL_BYTE.format(fmt=fmt_label)))
+        return None
+    if not text.strip():
+        result.refuse(ImportIssue(None, "Tệp rỗng: không có câu hỏi nào để nhập."))
+        return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", text)
+
+
+# Possessive quantifiers: no backtracking, so a hostile file cannot make these take quadratic time.
+_GIFT_ANSWERS = re.compile(r"\{[^{}=~#]*+[=~#][^{}]*+\}|\{[ \t\n]*+(?:TRUE|FALSE|T|F)[ \t\n]*+(?:#[^{}]*+)?\}"
+                           r"|\{[ \t\n]*+\}")
+_GIFT_TITLE = re.compile(r"^[ \t]*+::[^\n]*::", re.MULTILINE)
+_AIKEN_ANSWER = re.compile(r"^[ \t]*ANSWER:[ \t]*[A-Z]\b", re.MULTILINE)
+_AIKEN_CHOICE = re.compile(r"^[ \t]*[A-Z][).][ \t]", re.MULTILINE)
+
+
+def looks_like(text: str) -> str | None:
+    """The format a decoded file most likely is: "moodlexml", "html", "aiken", "gift", or None.
+
+    Only used to explain a refusal; the chosen format's own parser decides what is read.
+    """
+    head = text.lstrip()[:300].lower()
+    if head.startswith(("<!doctype html", "<html")):
+        return "html"
+    if head.startswith(("<?xml", "<quiz")) or (head.startswith("<!--") and "<quiz" in text[:5000].lower()):
+        return "moodlexml"
+    if _AIKEN_ANSWER.search(text) and len(_AIKEN_CHOICE.findall(text)) >= 2:
+        return "aiken"
+    if _GIFT_ANSWERS.search(text) or _GIFT_TITLE.search(text):
+        return "gift"
+    return None
+
+
+def refuse_wrong_format(result: ImportResult, chosen: str, likely: str) -> ImportResult:
+    """Refuse a file that is another format than the one chosen, naming the likely one."""
+    result.errors = []
+    result.warnings = []
+    result.categories = []
+    if likely == "html":
+        return result.refuse(ImportIssue(None, f"Tệp này là một trang web (HTML), không phải tệp {chosen}: toàn bộ "
+                                               f"tệp bị từ chối. Hãy xuất câu hỏi ra tệp {chosen} rồi tải lên lại."))
+    return result.refuse(ImportIssue(None, WRONG_FORMAT.format(likely=FORMAT_NAMES.get(likely, likely), fmt=chosen)))
 
 
 _TAG_LIKE = re.compile(r"<[A-Za-z/!?][^<>]*>")     # [^<>]: linear even on "<a<a<a..." without any ">"
 
 
-def clean_name(name: str) -> str:
-    """Moodle's clean_question_name: tags stripped (PARAM_TEXT), trimmed, at most 255 characters."""
+def clean_name(name: str, limit: int | None = 255) -> str:
+    """Moodle's clean_question_name: tags stripped (PARAM_TEXT), trimmed, at most `limit` characters."""
     name = _TAG_LIKE.sub("", name or "").strip(PHP_WS)
-    if len(name) > 255:
-        name = name[:252].rstrip() + "..."
+    if limit is not None and len(name) > limit:
+        name = name[:limit - 3].rstrip() + "..."
     return name
 
 
 def make_name(title: str | None, text: str) -> str:
-    """The title when there is one, else a name made from the text (never empty)."""
+    """The title when there is one, else a name made from the text (never empty, nor only spaces)."""
     name = clean_name(title) if title is not None else ""
-    # tags go first (in linear time) and only the start of the text is needed for an 80-character name
-    return name or default_name(_TAG_LIKE.sub(" ", text or "")[:1000])
+    if not name.strip():
+        # tags go first (in linear time) and only the start of the text is needed for an 80-character name
+        name = default_name(_TAG_LIKE.sub(" ", text or "")[:1000])
+    return name
+
+
+_TAG_NASTIES = re.compile(r"[\x00-\x1f\x7f<>`]")
+
+
+def clean_tag(tag: str) -> str:
+    """Moodle's PARAM_TAG: control characters and < > ` removed, runs of spaces made one, trimmed.
+
+    Unlike Moodle the length is not cut: a tag longer than the bank allows is reported instead.
+    """
+    return re.sub(r"\s+", " ", _TAG_NASTIES.sub("", tag or "")).strip()
 
 
 def parse_category_path(raw: str) -> list[str]:
-    """"$course$/top/A/B" -> ["A", "B"]; "//" inside a name is a literal "/" (Moodle's split_category_path)."""
+    """"$course$/top/A/B" -> ["A", "B"]; "//" inside a name is a literal "/" (Moodle's split_category_path).
+
+    Names are not shortened (a name too long for the bank is reported by check_bank_limits), and a
+    part that is only spaces is dropped, as an empty one is.
+    """
     raw = (raw or "").strip()
     match = re.match(r"^\$[a-z]+\$(/|$)", raw)
     if match:
         raw = raw[match.end():]
     names = [part.replace("//", "/").strip() for part in re.split(r"(?<!/)/(?!/)", raw)]
-    names = [clean_name(n) for n in names]
-    names = [n for n in names if n]
+    names = [clean_name(n, limit=None) for n in names]
+    names = [n for n in names if n.strip()]
     if names and names[0] == "top":
         names = names[1:]
     return names
@@ -221,18 +320,118 @@ def validate_questions(result: ImportResult) -> ImportResult:
             continue
         if not qtype.graded:
             continue
+        # the bank's own rule (quizzes.bank.validate_question): a graded question needs a text
+        if not unicodedata.normalize("NFC", q.text or "").strip():
+            result.errors.append(ImportIssue(
+                parsed.line, f"Câu hỏi “{q.name}”: nội dung (đề bài) của câu hỏi đang để trống.", q.name))
+            continue
         problems = qtype.validate(q)
         if problems:
             result.errors.append(ImportIssue(parsed.line, f"Câu hỏi “{q.name}”: " + " ".join(problems), q.name))
     return result
 
 
+# What the bank's columns hold (quizzes/models.py); a longer value would pass on SQLite and fail on
+# PostgreSQL, so the file is checked against these before anything is written.
+NAME_MAX = 255            # QuestionVersion.name, QuestionCategory.name
+IDNUMBER_MAX = 100        # Question.idnumber, QuestionCategory.idnumber
+TAG_MAX = 100             # Tag.name (stored in lower case)
+# QuestionCategory.path ("/1/4/...") holds 500 characters: 20 levels leave room for ids of any size,
+# and no bank a person reads needs more.
+MAX_CATEGORY_DEPTH = 20
+
+
+def _strings(value):
+    """Every string inside a question's data (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def _question_limits(q: QuestionData) -> list[str]:
+    problems = []
+    texts = [q.name, q.text, q.general_feedback, q.idnumber, *q.tags, *_strings(q.data)]
+    if any("\x00" in t for t in texts):
+        problems.append("có ký tự NUL (mã 0), cơ sở dữ liệu không lưu được ký tự này.")
+    if len(q.name) > NAME_MAX:
+        problems.append(f"tên câu hỏi dài {len(q.name)} ký tự (tối đa {NAME_MAX}).")
+    if len(q.idnumber) > IDNUMBER_MAX:
+        problems.append(f"mã câu hỏi (ID number) dài {len(q.idnumber)} ký tự (tối đa {IDNUMBER_MAX}).")
+    for tag in q.tags:
+        stored = unicodedata.normalize("NFC", tag).strip().lower()     # as quizzes.bank stores it
+        if len(stored) > TAG_MAX:
+            problems.append(f"thẻ “{tag[:40]}...” dài {len(stored)} ký tự (tối đa {TAG_MAX}).")
+    return problems
+
+
+def check_bank_limits(result: ImportResult, base_path: list[str] | None = None) -> list[ImportIssue]:
+    """The errors the bank would meet writing this file under `base_path`: lengths, NUL bytes, depth.
+
+    Returns the issues, with their lines; `result` is not changed. Everything the database
+    would refuse is found here, so that a file the preview accepts is one the import can write, on
+    SQLite (which does not enforce lengths) as on PostgreSQL (which does).
+    """
+    base = list(base_path or [])
+    issues: list[ImportIssue] = []
+    for parsed in result.questions:
+        problems = _question_limits(parsed.question)
+        if problems:
+            issues.append(ImportIssue(parsed.line, f"Câu hỏi “{parsed.question.name[:80]}”: " + " ".join(problems),
+                                      parsed.question.name))
+    # each category once, at the line that declares it or else the first question placed in it
+    where: dict[tuple, tuple[int | None, ParsedCategory | None]] = {}
+    for category in result.categories:
+        where.setdefault(tuple(category.path), (category.line, category))
+    for parsed in result.questions:
+        where.setdefault(tuple(parsed.category), (parsed.line, None))
+    reported_names: set[str] = set()
+    for path, (line, declared) in where.items():
+        full = base + list(path)
+        problems = []
+        for name in full:
+            if name in reported_names:
+                continue
+            if len(name) > NAME_MAX:
+                reported_names.add(name)
+                problems.append(f"tên danh mục “{name[:40]}...” dài {len(name)} ký tự (tối đa {NAME_MAX}).")
+            if "\x00" in name:
+                reported_names.add(name)
+                problems.append("tên danh mục có ký tự NUL (mã 0).")
+        if len(full) > MAX_CATEGORY_DEPTH:
+            problems.append(f"danh mục lồng {len(full)} cấp (tối đa {MAX_CATEGORY_DEPTH} cấp, tính cả danh mục "
+                            "nhập vào). Hãy gộp bớt các cấp danh mục.")
+        if declared is not None:
+            if len(declared.idnumber) > IDNUMBER_MAX:
+                problems.append(f"mã danh mục (ID number) dài {len(declared.idnumber)} ký tự "
+                                f"(tối đa {IDNUMBER_MAX}).")
+            if "\x00" in declared.description + declared.idnumber:
+                problems.append("mô tả danh mục có ký tự NUL (mã 0).")
+        if problems:
+            shown = " / ".join(name if len(name) <= 40 else name[:37] + "..." for name in full[-3:])
+            if len(full) > 3:
+                shown = "... / " + shown
+            issues.append(ImportIssue(line, f"Danh mục “{shown}”: " + " ".join(problems)))
+    return issues
+
+
 def finish(result: ImportResult) -> ImportResult:
-    """The checks every parser ends with: allowed grades (whole-file refusal) then the question types' own."""
+    """The checks every parser ends with: allowed grades (whole-file refusal), the question types' own,
+    then what the bank can store."""
     if not result.refused:
         check_grades(result)
     if not result.refused:
         validate_questions(result)
+        result.errors.extend(check_bank_limits(result))
+    if not result.refused and not result.questions and not result.categories and not result.errors:
+        result.refuse(ImportIssue(None, "Tệp không có câu hỏi nào để nhập."))
+    result.errors.sort(key=lambda issue: issue.line or 0)       # stable: a file's order, line by line
     return result
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from quizzes.formats import PHP_WS, ImportIssue, ImportResult, ParsedQuestion, decode_utf8, finish, make_name
+from quizzes.formats import (PHP_WS, ImportIssue, ImportResult, ParsedQuestion, decode_utf8, finish, looks_like,
+                             make_name, refuse_wrong_format)
 from quizzes.qdata import QuestionData
 
 _CHOICE = re.compile(r"^[A-Z][).]")
@@ -25,6 +26,9 @@ def parse_aiken(data: bytes, default_category: list[str]) -> ImportResult:
     text = decode_utf8(data, "Aiken", result)
     if text is None:
         return result
+    likely = looks_like(text)
+    if likely in ("moodlexml", "html"):
+        return refuse_wrong_format(result, "Aiken", likely)
     question: ParsedQuestion | None = None
 
     def error(line: int, message: str) -> None:
@@ -65,4 +69,6 @@ def parse_aiken(data: bytes, default_category: list[str]) -> ImportResult:
     if question is not None:
         result.errors.append(ImportIssue(question.line, "câu hỏi cuối tệp chưa hoàn chỉnh (thiếu dòng ANSWER)",
                                          question.question.name))
+    if not result.questions and likely == "gift":
+        return refuse_wrong_format(result, "Aiken", likely)
     return finish(result)

@@ -3,7 +3,10 @@
 The grammar in brief is in ../shared/fixtures/GIFT_SPEC_NOTES.md. Points worth knowing:
 - blocks are separated by blank lines; every line is trimmed; `//` lines are comments
   (`[id:...]` and `[tag:...]` inside them set the ID number and tags);
-- escapes (\\: \\# \\= \\{ \\} \\~ \\n \\\\) are swapped for placeholders before any parsing;
+- escapes (\\: \\# \\= \\{ \\} \\~ \\n \\\\) are swapped for placeholders before any parsing; one more,
+  \\>, is ours: GIFT has no way to write "->" inside an answer block (Moodle reads any "=" with "->"
+  as a matching question), so the exporter writes "-\\>" there and this reader takes it back as "->"
+  (where Moodle can read it, a short answer with a single answer, it is written without "=" instead);
 - the first `{` and the first `}` delimit the answers; text after them makes a "missing word"
   question (the answers become a blank "_____");
 - the type is decided in Moodle's order: no braces = description, empty = essay, `#` = numerical,
@@ -15,12 +18,13 @@ import math
 import re
 
 from quizzes.formats import (PHP_WS, ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, category_path_text,
-                             clean_name, decode_utf8, finish, format_number, format_percent, make_name,
-                             note_non_graded, parse_category_path)
+                             clean_name, clean_tag, decode_utf8, finish, format_number, format_percent, looks_like,
+                             make_name, note_non_graded, parse_category_path, refuse_wrong_format)
 from quizzes.qdata import QuestionData
 
 # Escaped control characters become private-use placeholders before parsing (Moodle's escapedchar_pre).
-_ESCAPES = {":": "\ue03a", "#": "\ue023", "=": "\ue03d", "{": "\ue07b", "}": "\ue07d", "~": "\ue07e", "n": "\ue00a"}
+_ESCAPES = {":": "\ue03a", "#": "\ue023", "=": "\ue03d", "{": "\ue07b", "}": "\ue07d", "~": "\ue07e", "n": "\ue00a",
+            ">": "\ue03e"}
 _UNESCAPED = {ph: ("\n" if ch == "n" else ch) for ch, ph in _ESCAPES.items()}
 _BACKSLASH = "\ue05c"
 
@@ -147,7 +151,7 @@ def _read_block(block: list[tuple[int, str]], result: ImportResult, state: dict)
         path = parse_category_path(_post(raw))
         state["category"] = path or list(state["default"])
         if path:
-            result.add_category(ParsedCategory(path))
+            result.add_category(ParsedCategory(path, line=line0))
         return
 
     idnumber, tags = "", []
@@ -155,7 +159,8 @@ def _read_block(block: list[tuple[int, str]], result: ImportResult, state: dict)
     match = _ID.search(comment_text)
     if match:
         idnumber = _trim(match.group(1)).replace("\\]", "]")
-    tags = [_trim(t).replace("\\]", "]") for t in _TAG.findall(comment_text)]
+    tags = [clean_tag(t.replace("\\]", "]")) for t in _TAG.findall(comment_text)]
+    tags = [t for t in tags if t]
 
     title = None
     if text.startswith("::"):
@@ -340,6 +345,9 @@ def parse_gift(data: bytes, default_category: list[str]) -> ImportResult:
     text = decode_utf8(data, "GIFT", result)
     if text is None:
         return result
+    likely = looks_like(text)
+    if likely in ("moodlexml", "html"):
+        return refuse_wrong_format(result, "GIFT", likely)
     state = {"category": list(default_category), "default": list(default_category), "label": ""}
     for block in _blocks(text.split("\n")):
         state["label"] = ""
@@ -350,6 +358,17 @@ def parse_gift(data: bytes, default_category: list[str]) -> ImportResult:
             if line is None:
                 line = next((n for n, t in block if not t.startswith("//")), block[0][0])
             result.errors.append(ImportIssue(line, exc.message, state.get("label") or _block_label(block)))
+    if result.questions and all(p.question.qtype == "description" for p in result.questions):
+        # Text without a single answer block is not a question bank: most likely another format
+        # (Aiken, a plain list of questions), which Moodle would turn into descriptions without a word.
+        if likely == "aiken":
+            return refuse_wrong_format(result, "GIFT", likely)
+        if not result.errors:
+            return result.refuse(ImportIssue(None, "Không tìm thấy câu hỏi GIFT nào: không khối nào có phần đáp án "
+                                                   "trong ngoặc { } (mỗi câu hỏi GIFT viết đáp án trong { }, ví dụ "
+                                                   "{=Đúng ~Sai}). Hãy kiểm tra định dạng đã chọn."))
+    if likely == "aiken" and not result.questions:
+        return refuse_wrong_format(result, "GIFT", likely)
     return finish(result)
 
 
@@ -372,12 +391,23 @@ def _repchar(text: str) -> str:
     return text
 
 
+def _no_arrow(text: str) -> str:
+    """An escaped text that cannot be read as a matching pair's "->" (see the module docstring)."""
+    return text.replace("->", "-\\>")
+
+
 def _write_text(text: str, fmt: str, default: str = "moodle") -> str:
     text = text or ""
     prefix = ""
     if text and (fmt != default or text.startswith("[")):
         prefix = f"[{fmt if fmt in _FORMATS else 'moodle'}]"
     return prefix + _repchar(text)
+
+
+def _write_plain(text: str) -> str:
+    """A text whose format the reader drops (short answers): "[moodle]" keeps a leading "[html]" literal."""
+    text = text or ""
+    return ("[moodle]" if text.startswith("[") else "") + _repchar(text)
 
 
 def _general(q: QuestionData, indent: str = "\t") -> str:
@@ -439,8 +469,16 @@ def _write_question(q: QuestionData) -> str:
             lines.append(line + "\n")
         return _header(q) + "{\n" + "".join(lines) + _general(q) + "}\n"
     if q.qtype == "shortanswer":
-        lines = [f"\t=%{format_percent(a.get('fraction', 0.0))}%{_repchar(a.get('text') or '')}#"
-                 f"{_write_text(a.get('feedback') or '', fmt, fmt)}\n" for a in data.get("answers") or []]
+        answers = [(format_percent(a.get("fraction", 0.0)), _write_plain(a.get("text") or ""),
+                    _write_text(a.get("feedback") or "", fmt, fmt)) for a in data.get("answers") or []]
+        if any("->" in text + feedback for _, text, feedback in answers):
+            if len(answers) == 1:
+                # with no "=" the block cannot be read as matching, by Moodle either; the weight keeps
+                # it from being read as true/false
+                (weight, text, feedback), = answers
+                return _header(q) + "{\n" + f"\t%{weight}%{text}#{feedback}\n" + _general(q) + "}\n"
+            answers = [(weight, _no_arrow(text), _no_arrow(feedback)) for weight, text, feedback in answers]
+        lines = [f"\t=%{weight}%{text}#{feedback}\n" for weight, text, feedback in answers]
         return _header(q) + "{\n" + "".join(lines) + _general(q) + "}\n"
     if q.qtype == "numerical":
         answers = list(data.get("answers") or [])
@@ -448,16 +486,19 @@ def _write_question(q: QuestionData) -> str:
         for n, a in enumerate(answers):
             feedback = _write_text(a.get("feedback") or "", fmt, fmt)
             fraction = float(a.get("fraction", 0.0))
-            if a.get("value") is None and fraction == 0 and n == len(answers) - 1:
+            tolerance = float(a.get("tolerance") or 0.0)
+            if a.get("value") is None and fraction == 0 and not tolerance and n == len(answers) - 1:
                 lines.append(f"\t~#{feedback}\n")
             elif a.get("value") is None:
-                lines.append(f"\t=%{format_percent(fraction)}%*#{feedback}\n")
+                any_value = f"*:{format_number(tolerance)}" if tolerance else "*"
+                lines.append(f"\t=%{format_percent(fraction)}%{any_value}#{feedback}\n")
             else:
                 lines.append(f"\t=%{format_percent(fraction)}%{format_number(a['value'])}:"
                              f"{format_number(a.get('tolerance') or 0.0)}#{feedback}\n")
         return _header(q) + "{#\n" + "".join(lines) + _general(q) + "}\n"
     if q.qtype == "matching":
-        lines = [f"\t={_write_text(p.get('text') or '', fmt, fmt)} -> {_repchar(p.get('answer') or '')}\n"
+        # the first "->" of a pair separates it, so only the left side needs "->" kept out
+        lines = [f"\t={_no_arrow(_write_text(p.get('text') or '', fmt, fmt))} -> {_repchar(p.get('answer') or '')}\n"
                  for p in data.get("pairs") or []]
         lines += [f"\t= -> {_repchar(d)}\n" for d in data.get("distractors") or []]
         return _header(q) + "{\n" + "".join(lines) + _general(q) + "}\n"

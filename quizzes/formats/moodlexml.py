@@ -17,8 +17,8 @@ import re
 from xml.parsers import expat
 
 from quizzes.formats import (PHP_WS, ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, category_path_text,
-                             clean_name, decode_utf8, finish, format_number, format_percent, make_name,
-                             note_non_graded, parse_category_path)
+                             clean_name, clean_tag, decode_utf8, finish, format_number, format_percent, looks_like,
+                             make_name, note_non_graded, parse_category_path, refuse_wrong_format)
 from quizzes.qdata import QuestionData
 
 _FORMAT_IN = {"moodle_auto_format": "moodle", "html": "html", "plain_text": "plain", "markdown": "markdown",
@@ -169,7 +169,8 @@ class _Reader:
         if abs(penalty - 0.3333333) < 0.005:
             penalty = 0.3333333
         tag_list = xq.child("tags")
-        tags = [t.value("text", default="") for t in (tag_list.all("tag") if tag_list is not None else [])]
+        tags = [clean_tag(t.value("text", default="") or "")
+                for t in (tag_list.all("tag") if tag_list is not None else [])]
         return QuestionData(qtype=qtype, name=make_name(title, text), text=text, text_format=fmt,
                             general_feedback=general, default_mark=_float(xq, ("defaultgrade",), 1.0, "điểm mặc định"),
                             penalty=penalty, idnumber=xq.value("idnumber", default="") or "",
@@ -284,7 +285,8 @@ class _Reader:
         description = info.value("text", default="") if info is not None else ""
         self.category = path or list(self.default)
         if path:
-            self.result.add_category(ParsedCategory(path, description or "", xq.value("idnumber", default="") or ""))
+            self.result.add_category(ParsedCategory(path, description or "", xq.value("idnumber", default="") or "",
+                                                    line=xq.line))
 
     def question(self, xq: _Node) -> None:
         qtype = (xq.attrs.get("type") or "").strip()
@@ -349,6 +351,14 @@ def parse_moodle_xml(data: bytes, default_category: list[str]) -> ImportResult:
     text = decode_utf8(data, "Moodle XML", result)
     if text is None:
         return result
+    likely = looks_like(text)
+    if likely == "html":
+        return refuse_wrong_format(result, "Moodle XML", likely)
+    if not text.lstrip().startswith("<"):
+        if likely in ("gift", "aiken"):
+            return refuse_wrong_format(result, "Moodle XML", likely)
+        return result.refuse(ImportIssue(None, "Đây không phải tệp Moodle XML: tệp XML bắt đầu bằng <?xml hoặc "
+                                               "<quiz>. Hãy kiểm tra định dạng đã chọn."))
     try:
         root = _parse_xml(text)
     except _Forbidden:

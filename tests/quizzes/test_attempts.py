@@ -154,6 +154,10 @@ def test_session_writes_need_the_csrf_header(app, make_user, org):
     page = client.get("/auth/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     client.post("/auth/login", data={"email": "lan@example.vn", "password": "Mat-khau-2025", "csrf_token": token})
+    # Logging in rotates the CSRF token: the page the learner sees next carries the new one.
+    import re
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/quizzes/").get_data(as_text=True))[1]
     assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts").status_code == 400
     assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers={"X-CSRFToken": token}).status_code == 201
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quizzes.formats import (ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, export_gift,
+from quizzes.formats import (ImportIssue, ImportResult, ParsedCategory, ParsedQuestion, clean_name, export_gift,
                              export_moodle_xml, parse_aiken, parse_gift, parse_moodle_xml)
 from quizzes.qdata import QuestionData
 from tests.conftest import shared_dir
@@ -245,11 +245,11 @@ def test_gift_type_detection_order_and_unclosed_title():
 
 
 def test_gift_numerical_forms():
-    result = gift("::a:: {#-3.142..-3.141}\n\n"
-                  "::b:: {#=1822:0#Đúng =%50%1822:2#Gần đúng ~#Sai hẳn}\n\n"
-                  "::c:: {#*}\n\n"
-                  "::d:: {# =%33.33333%2:1 =%100%3:0.5}\n\n"
-                  "::e:: {#1e3:5}\n")
+    result = gift("::a:: Pi âm? {#-3.142..-3.141}\n\n"
+                  "::b:: Năm? {#=1822:0#Đúng =%50%1822:2#Gần đúng ~#Sai hẳn}\n\n"
+                  "::c:: Số bất kỳ {#*}\n\n"
+                  "::d:: Số? {# =%33.33333%2:1 =%100%3:0.5}\n\n"
+                  "::e:: Nghìn? {#1e3:5}\n")
     assert not result.errors
     a, b, c, d, e = [p.question.data["answers"] for p in result.questions]
     assert (a[0]["value"], a[0]["tolerance"]) == (-3.1415, 0.0005)
@@ -292,7 +292,7 @@ def test_gift_errors_are_reported_by_line_while_valid_questions_parse():
 
 
 def test_gift_error_line_points_at_the_open_brace():
-    result = gift("::A:: {=a ~b}\n\n::B::\nDòng hai\nDòng ba {\n=a\n~b\n")
+    result = gift("::A:: Câu? {=a ~b}\n\n::B::\nDòng hai\nDòng ba {\n=a\n~b\n")
     assert lines(result.errors) == [5]
 
 
@@ -692,11 +692,17 @@ def test_moodle_xml_round_trip_gives_the_same_questions():
 
 
 def test_round_trip_of_parsed_fixtures_and_banks():
-    sources = [(FIXTURES / "gift/examples.txt", parse_gift), (FIXTURES / "gift/questions.gift.txt", parse_gift),
-               (FIXTURES / "gift/questions_in_category.gift.txt", parse_gift),
-               (FIXTURES / "aiken/questions.aiken.txt", parse_aiken)] + [(p, parse_gift) for p in BANKS]
+    """parse -> export -> parse gives the same questions, for every shipped bank and every fixture file."""
+    sources = ([(p, parse_gift) for p in sorted((FIXTURES / "gift").glob("*.txt"))]
+               + [(p, parse_aiken) for p in sorted((FIXTURES / "aiken").glob("*.txt"))]
+               + [(p, parse_gift) for p in BANKS])
+    assert len(sources) == 6 + len(BANKS) and len(BANKS) >= 5
     for path, parse in sources:
         first = parse(path.read_bytes(), DEFAULT)
+        if first.refused:
+            assert path.name == "questions_encoding_windows-1252.gift.txt"
+            continue
+        assert first.questions, path.name
         for exporter, reader in ((export_gift, parse_gift), (export_moodle_xml, parse_moodle_xml)):
             again = reader(exporter(copy.deepcopy(first.questions)).encode("utf-8"), DEFAULT)
             assert not again.errors, (path.name, again.errors)
@@ -711,3 +717,262 @@ def test_gift_export_skips_cloze_with_a_comment():
     assert text.startswith("// Bỏ qua câu hỏi “Cloze”")
     again = parse_gift(text.encode(), ["B"])
     assert [(p.category, p.question.name) for p in again.questions] == [(["A"], "TF")]
+
+
+# =========================================================================== every export imports back
+def short(answers, name="Ngắn", text="Ký hiệu của phép ánh xạ?", fmt="moodle") -> QuestionData:
+    return QuestionData("shortanswer", name, text, text_format=fmt,
+                        data={"answers": [{"text": t, "fraction": f, "feedback": fb} for t, f, fb in answers],
+                              "case_sensitive": False, "ignore_diacritics": False})
+
+
+def test_gift_export_of_arrows_in_short_answers_and_matching_items_imports_back():
+    items = [ParsedQuestion(["A"], q) for q in (
+        short([("a->b", 1.0, "")]),                                             # one answer: written without "="
+        short([("x -> y", 1.0, "Đúng -> tốt")], name="Phản hồi có mũi tên"),
+        short([("f->g", 1.0, "->"), ("f→g", 0.5, "Gần đúng"), ("->", 0.0, "")], name="Nhiều đáp án"),
+        short([("[html]<b>không phải định dạng</b>", 1.0, "")], name="Ngoặc vuông"),
+        short([("T", 1.0, "")], name="Chữ T"),
+        QuestionData("matching", "Ghép", "Ghép ký hiệu:", data={
+            "pairs": [{"id": "i1", "text": "a->b", "answer": "ánh xạ -> đích"},
+                      {"id": "i2", "text": "<=>", "answer": "tương đương"},
+                      {"id": "i3", "text": "->", "answer": "->"}],
+            "distractors": ["x->y"], "shuffle": True}),
+        QuestionData("numerical", "Số", "Số bất kỳ, sai số 5", data={
+            "answers": [{"value": None, "tolerance": 5.0, "fraction": 1.0, "feedback": "->"},
+                        {"value": None, "tolerance": 2.0, "fraction": 0.0, "feedback": ""}], "unit": ""}),
+    )]
+    text = export_gift(items)
+    assert "\t%100%a->b#\n" in text              # Moodle reads this one as short answer too
+    again = parse_gift(text.encode(), DEFAULT)
+    assert not again.errors and not again.warnings
+    assert [p.question.qtype for p in again.questions] == [p.question.qtype for p in items]
+    assert comparable(again.questions) == comparable(items)
+
+
+GIFT_SPECIALS = ["~", "=", "#", "{", "}", ":", "\\", "->", "-", ">", "<", "%", "[", "]", "[html]", "[plain]", "//",
+                 "::", "####", "\n", " ", "T", "*", "..", "%50%", "&", "<b>", "\\n", "\\:", "_____", "đ", "Ư", "1"]
+
+
+def _tricky(rng, allow_empty=False) -> str:
+    text = "".join(rng.choice(GIFT_SPECIALS) for _ in range(rng.randint(0 if allow_empty else 1, 8)))
+    return text.strip()            # what a parser gives back: every text is trimmed
+
+
+def test_gift_round_trip_holds_for_random_texts_full_of_control_characters():
+    import random
+
+    rng = random.Random(20261205)
+    for round_ in range(300):
+        qtype = rng.choice(["single", "multi", "truefalse", "shortanswer", "numerical", "matching", "essay",
+                            "description"])
+        fmt = rng.choice(["moodle", "html", "plain", "markdown"])
+        name = clean_name(_tricky(rng)) or "Tên"          # as a parser leaves a name: no tags, trimmed
+        q = QuestionData(qtype, name, _tricky(rng) or "Đề", text_format=fmt,
+                         general_feedback="" if qtype == "description" else _tricky(rng, allow_empty=True),
+                         idnumber=rng.choice(["", "ID-1", "a]b"]), tags=rng.choice([[], ["phap-ly"], ["a]b", "x y"]]))
+        if qtype in ("single", "multi"):
+            options = [option(n, _tricky(rng) or "x", f, _tricky(rng, allow_empty=True), rng.choice([fmt, "html"]))
+                       for n, f in enumerate([1.0 if qtype == "single" else 0.5, 0.0, 0.5 if qtype == "multi" else 0.0,
+                                              -0.5], start=1)]
+            q.data = {"options": options, "shuffle": True, "numbering": "abc"}
+        elif qtype == "truefalse":
+            q.penalty = 1.0
+            q.data = {"correct": rng.random() < 0.5, "feedback_true": _tricky(rng, allow_empty=True),
+                      "feedback_false": _tricky(rng, allow_empty=True)}
+        elif qtype == "shortanswer":
+            q.data = {"answers": [{"text": _tricky(rng) or "a", "fraction": f, "feedback": _tricky(rng, True)}
+                                  for f in rng.choice([[1.0], [1.0, 0.5], [0.5, 1.0, 0.0]])],
+                      "case_sensitive": False, "ignore_diacritics": False}
+        elif qtype == "numerical":
+            q.data = {"answers": [{"value": rng.choice([None, 3.5, -2.0, 1e-05, 1822.0]),
+                                   "tolerance": rng.choice([0.0, 0.5]), "fraction": f, "feedback": _tricky(rng, True)}
+                                  for f in (1.0, 0.5, 0.0)], "unit": ""}
+        elif qtype == "matching":
+            q.data = {"pairs": [{"id": f"i{n}", "text": _tricky(rng) or "m", "answer": _tricky(rng) or "n"}
+                                for n in (1, 2, 3)],
+                      "distractors": [_tricky(rng) or "d"], "shuffle": True}
+        elif qtype == "description":
+            q.default_mark = 0.0
+        items = [ParsedQuestion(["Vòng", f"Số {round_}"], q),
+                 # a file of descriptions alone is refused as "not GIFT"; one more question keeps it a bank
+                 ParsedQuestion(["Vòng"], QuestionData("truefalse", "Đ/S", "Đúng?", penalty=1.0, data={
+                     "correct": True, "feedback_true": "", "feedback_false": ""}))]
+        text = export_gift(items)
+        again = parse_gift(text.encode(), DEFAULT)
+        assert not again.errors, (round_, text, again.errors)
+        assert comparable(again.questions) == comparable(items), (round_, text)
+
+
+GIFT_CARRIES = ("qtype", "name", "text", "text_format", "idnumber", "tags")
+
+
+def gift_view(q: QuestionData) -> tuple:
+    """What a GIFT file carries of a question from Moodle XML (no marks, penalties, shuffling, units, case)."""
+    data = copy.deepcopy(q.data)
+    for key in ("shuffle", "numbering", "case_sensitive", "ignore_diacritics", "unit"):
+        data.pop(key, None)
+    general = "" if q.qtype == "description" else q.general_feedback
+    return tuple(getattr(q, k) for k in GIFT_CARRIES) + (general, data)
+
+
+def test_gift_export_of_every_moodle_xml_fixture_imports_back():
+    checked = 0
+    for path in sorted((FIXTURES / "moodlexml").glob("*.xml")):
+        first = parse_moodle_xml(path.read_bytes(), DEFAULT)
+        kept = [p for p in first.questions if p.question.qtype != "cloze"]     # cloze has no GIFT form
+        if not kept:
+            continue
+        again = parse_gift(export_gift(copy.deepcopy(kept)).encode(), DEFAULT)
+        assert not again.errors, (path.name, again.errors)
+        assert [(p.category, gift_view(p.question)) for p in again.questions] == \
+            [(p.category, gift_view(p.question)) for p in kept], path.name
+        checked += len(kept)
+    assert checked >= 10
+
+
+# =========================================================================== a file of another format
+def test_moodle_xml_read_as_gift_is_refused_naming_moodle_xml():
+    for data in (fixture("moodlexml/truefalse.xml"), b"<quiz>\n<question type=\"truefalse\"></question></quiz>",
+                 b"\xef\xbb\xbf  <?xml version=\"1.0\"?><quiz/>"):
+        result = parse_gift(data, DEFAULT)
+        assert result.refused and result.questions == []
+        assert [str(e) for e in result.errors] == ["Tệp này có vẻ là tệp Moodle XML, không phải GIFT: toàn bộ tệp bị "
+                                                   "từ chối. Hãy nhập lại với định dạng Moodle XML."]
+
+
+def test_aiken_read_as_gift_and_gift_read_as_aiken_are_refused():
+    as_gift = parse_gift(fixture("aiken/questions.aiken.txt"), DEFAULT)
+    assert as_gift.refused and "có vẻ là tệp Aiken" in as_gift.errors[0].message
+    as_aiken = parse_aiken(fixture("gift/examples.txt"), DEFAULT)
+    assert as_aiken.refused and "có vẻ là tệp GIFT" in as_aiken.errors[0].message
+    assert parse_aiken(fixture("moodlexml/multichoice.xml"), DEFAULT).refused
+    as_xml = parse_moodle_xml(fixture("gift/questions.gift.txt"), DEFAULT)
+    assert as_xml.refused and "có vẻ là tệp GIFT" in as_xml.errors[0].message
+
+
+def test_text_without_any_answer_block_is_not_a_gift_bank():
+    result = gift("Đoạn văn thứ nhất.\n\nĐoạn văn thứ hai, không có đáp án.\n")
+    assert result.refused and "Không tìm thấy câu hỏi GIFT nào" in result.errors[0].message
+    # a description beside real questions is still fine
+    mixed = gift("::Mô tả::Đọc kỹ đoạn sau.\n\n::Câu::Đúng không? {T}\n")
+    assert not mixed.errors and qtypes(mixed) == ["description", "truefalse"]
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "Tệp rỗng"), (b"\n  \n", "Tệp rỗng"), ("\ufeff".encode(), "Tệp rỗng"),
+    ("::Câu::Đúng? {T}\n".encode("utf-16"), "UTF-16"),
+    ("::Câu::Đúng? {T}\n".encode("utf-16-le"), "NUL"),
+    (b"PK\x03\x04\x14\x00", "ZIP"), (b"%PDF-1.7\n%\xe2\xe3", "PDF"), (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"::A::B {T}\n\x00\x01\x02", "NUL"),
+])
+def test_binary_empty_and_utf16_files_are_refused_by_every_parser(data, words):
+    for parse in (parse_gift, parse_aiken, parse_moodle_xml):
+        result = parse(data, DEFAULT)
+        assert result.refused and result.questions == [], parse.__name__
+        assert words in result.errors[0].message, (parse.__name__, result.errors)
+
+
+def test_nul_byte_is_refused_with_its_line_and_a_file_of_comments_only_has_nothing_to_import():
+    result = gift("::A::Đúng? {T}\n\n::B::Có\x00NUL? {T}\n")
+    assert result.refused and lines(result.errors) == [3]
+    comments = gift("// chỉ có chú thích\n")
+    assert comments.refused and "không có câu hỏi nào" in comments.errors[0].message
+
+
+# =========================================================================== what the bank can hold
+def test_limits_of_the_bank_are_errors_with_lines_in_the_preview():
+    result = gift("::Không đề::{=Có ~Không}\n\n"
+                  "// [id:" + "M" * 101 + "] [tag:" + "t" * 101 + "]\n::Dài::Câu? {T}\n\n"
+                  "$CATEGORY: $course$/top/" + "/".join(["C"] * 21) + "\n\n"
+                  "::Sâu::Câu? {T}\n\n"
+                  "$CATEGORY: " + "N" * 256 + "\n\n::Tên dài::Câu? {T}\n")
+    assert lines(result.errors) == [1, 4, 6, 10]
+    empty, long_ids, deep, long_name = [e.message for e in result.errors]
+    assert "nội dung (đề bài)" in empty
+    assert "ID number" in long_ids and "thẻ" in long_ids and "tối đa 100" in long_ids
+    assert "lồng 21 cấp (tối đa 20 cấp" in deep
+    assert "256 ký tự (tối đa 255)" in long_name
+    # a title over 255 characters is shortened as Moodle does, not refused
+    [titled] = gift("::" + "T" * 300 + "::Câu? {T}\n").questions
+    assert titled.question.name == "T" * 252 + "..."
+
+
+def test_tags_are_cleaned_as_moodle_cleans_them():
+    [parsed] = gift("// [tag:  hai   từ ] [tag:<b>] [tag:a`b] [tag:\t]\n::A::Câu? {T}\n").questions
+    assert parsed.question.tags == ["hai từ"]            # Moodle reads no tag with < > ` in it
+    xml = ('<quiz><question type="truefalse"><name><text>Đ/S</text></name><questiontext format="html">'
+           '<text>Đúng?</text></questiontext><answer fraction="100"><text>true</text></answer>'
+           '<answer fraction="0"><text>false</text></answer><tags><tag><text><![CDATA[ <b>đậm</b>  '
+           'thẻ ]]></text></tag><tag><text> </text></tag></tags></question></quiz>')
+    [parsed] = parse_moodle_xml(xml.encode(), DEFAULT).questions
+    assert parsed.question.tags == ["bđậm/b thẻ"]
+
+
+def test_a_category_name_of_spaces_only_is_dropped_and_a_title_of_spaces_gets_a_name():
+    result = gift("$CATEGORY: Gốc/\u00a0/Con\n\n::\u00a0::Văn bản điện tử là gì? {=Dữ liệu ~Giấy}\n")
+    assert not result.errors
+    [parsed] = result.questions
+    assert parsed.category == ["Gốc", "Con"]
+    assert parsed.question.name == "Văn bản điện tử là gì?"
+
+
+# =========================================================================== Moodle's default text format
+def test_gift_html_in_moodle_default_format_is_rendered_as_moodle_does():
+    from quizzes.qtypes import get_type
+
+    [parsed] = gift("::Đậm::Chữ ký số <b>bảo đảm</b> điều gì?\\nChọn một. {\n"
+                    "=<i>Toàn vẹn</i> dữ liệu\n~Tốc độ <script>alert(1)</script>\n}\n").questions
+    q = parsed.question
+    assert q.text_format == "moodle"
+    view = get_type(q.qtype).learner_view(q, {})
+    assert view["text_html"] == "Chữ ký số <b>bảo đảm</b> điều gì?<br>Chọn một."
+    assert [o["text_html"] for o in view["options"]] == ["<i>Toàn vẹn</i> dữ liệu", "Tốc độ "]
+    # [plain] still shows the tags as text, as Moodle's FORMAT_PLAIN does
+    [plain] = gift("::Thô::[plain]Chữ <b>thô</b> {T}\n").questions
+    assert get_type("truefalse").learner_view(plain.question, {})["text_html"] == "Chữ &lt;b&gt;thô&lt;/b&gt;"
+
+
+# =========================================================================== images: this site or data: only
+IMAGES = {
+    '<img src="/static/so-do.png" alt="Sơ đồ">': True,
+    '<img src="/media/bai-1/anh.jpg" width="300" height="200" title="Ảnh">': True,
+    '<img src="data:image/png;base64,iVBORw0KGgo=" alt="Ảnh nhúng">': True,
+    '<img src="DATA:IMAGE/WEBP;BASE64,UklGRg==">': True,
+    '<img src="https://example.vn/a.png">': False,
+    '<img src="http://example.vn/a.png">': False,
+    '<img src="//example.vn/a.png">': False,
+    '<img src="/\\example.vn/a.png">': False,
+    '<img src="&#47;&#47;example.vn/a.png">': False,
+    '<img src="/\t/example.vn/a.png">': False,
+    '<img src="@@PLUGINFILE@@/a.png">': False,
+    '<img src="javascript:alert(1)">': False,
+    '<img src="data:image/svg+xml;base64,PHN2Zz4=">': False,
+    '<img src="data:text/html;base64,PHNjcmlwdD4=">': False,
+    '<img src="anh.png">': False,
+    '<img alt="không có nguồn">': False,
+}
+
+
+@pytest.mark.parametrize("tag", sorted(IMAGES))
+def test_question_and_lesson_images_only_from_this_site_or_data(tag):
+    from courses.markdown import render_markdown
+    from quizzes.richtext import to_safe_html
+
+    for out in (to_safe_html(f"Xem ảnh: {tag}", "html"), to_safe_html(f"Xem ảnh: {tag}", "moodle"),
+                to_safe_html(f"Xem ảnh: {tag}", "markdown"), render_markdown(f"Xem ảnh: {tag}")):
+        kept = re.findall(r"<img[^>]*>", out)
+        assert bool(kept) is IMAGES[tag], (tag, out)
+        assert "Xem ảnh:" in out
+        if kept:
+            assert 'src="' in kept[0] and "example.vn" not in out
+
+
+def test_markdown_images_in_lessons_follow_the_same_rule():
+    from courses.markdown import render_markdown
+
+    out = render_markdown('![Sơ đồ quy trình](/media/quy-trinh.png "Quy trình") ![Ngoài](https://example.vn/x.png)\n\n'
+                          '[tải về](data:text/html;base64,PHNjcmlwdD4=) [trang](https://dichvucong.gov.vn)')
+    assert '<img alt="Sơ đồ quy trình" src="/media/quy-trinh.png" title="Quy trình">' in out
+    assert "example.vn" not in out and "data:" not in out
+    assert '<a href="https://dichvucong.gov.vn" rel="noopener noreferrer nofollow">trang</a>' in out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -410,12 +411,16 @@ def test_html_is_sanitised():
     dirty = ('<p onclick="x()">Chữ ký <b>số</b></p><script>alert(1)</script>'
              '<img src="x" onerror="alert(2)"><a href="javascript:alert(3)">bấm</a>'
              '<img src="@@PLUGINFILE@@/h.png" alt="a"><img src="https://example.vn/a.png" alt="Sơ đồ">'
-             '<img src="data:image/png;base64,AAAA"><style>p{}</style>')
+             '<img src="//example.vn/b.png"><img src="data:image/svg+xml;base64,AAAA"><style>p{}</style>'
+             '<img src="/static/so-do.png" alt="Sơ đồ nội bộ"><img src="data:image/png;base64,AAAA" alt="Ảnh">')
     clean = to_safe_html(dirty, "html")
-    for bad in ("<script", "alert", "onerror", "onclick", "javascript:", "@@PLUGINFILE@@", "data:", "<style"):
+    for bad in ("<script", "alert", "onerror", "onclick", "javascript:", "@@PLUGINFILE@@", "example.vn", "svg",
+                "<style"):
         assert bad not in clean, bad
     assert "<p>Chữ ký <b>số</b></p>" in clean
-    assert '<img src="https://example.vn/a.png" alt="Sơ đồ">' in clean
+    # images only from this site or inline (issue 14): never another host
+    assert re.findall(r"<img[^>]*>", clean) == ['<img src="/static/so-do.png" alt="Sơ đồ nội bộ">',
+                                               '<img src="data:image/png;base64,AAAA" alt="Ảnh">']
 
 
 def test_vietnamese_survives_in_nfc():
@@ -426,10 +431,17 @@ def test_vietnamese_survives_in_nfc():
         assert "Nghị định số 30/2020" in out and out == unicodedata.normalize("NFC", out), fmt
 
 
-def test_moodle_and_plain_text_are_escaped_with_line_breaks():
-    for fmt in ("moodle", "plain", "unknown"):
+def test_plain_text_is_escaped_with_line_breaks():
+    for fmt in ("plain", "unknown"):
         assert to_safe_html("a < b & <b>c</b>\nDòng 2", fmt) == "a &lt; b &amp; &lt;b&gt;c&lt;/b&gt;<br>\nDòng 2"
     assert to_safe_html(None, "plain") == ""
+
+
+def test_moodle_auto_format_keeps_its_html_as_moodle_renders_it():
+    # Moodle's text_to_html: HTML kept, line breaks as <br> except next to a tag, then cleaned
+    assert to_safe_html("a < b & <b>c</b>\nDòng 2\nDòng 3", "moodle") == "a &lt; b &amp; <b>c</b> Dòng 2<br>Dòng 3"
+    assert to_safe_html("Chọn:\n<ul>\n  <li>Một</li>\n</ul>", "moodle") == "Chọn: <ul><li>Một</li></ul>"
+    assert to_safe_html('<b onclick="x()">Đậm</b><script>alert(1)</script>', "moodle") == "<b>Đậm</b>"
 
 
 def test_markdown_is_rendered_then_sanitised():

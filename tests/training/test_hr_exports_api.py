@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from training.extensions import db
 from training.models import AuditEntry, Competency, CompetencyRecord
 from training.services.qualification import VIETNAM
-from training.services.users import create_api_token
+from training.services.sessions import create_api_token
 
 ALL = ("digital_signature", "e_documents", "info_security", "online_services", "ai")
 AI_NAME = "Ứng dụng trí tuệ nhân tạo an toàn trong công việc"
@@ -436,3 +436,48 @@ def test_openapi_matches_real_responses(client, staff):
     db.session.commit()
     check(document, "/api/v1/certificates/{serial}", "get", client.get("/api/v1/certificates/CCS-2026-TEST-0001"))
     check(document, "/api/v1/certificates/{serial}", "get", client.get("/api/v1/certificates/CCS-NONE"))
+
+
+# --------------------------------------------------------------------------- report and chart helpers
+def test_report_date_line_follows_decree_30():
+    from datetime import date
+
+    from training.hr.report_pdf import date_line
+
+    assert date_line("Cầu Ông Lãnh", date(2026, 2, 5)) == "Cầu Ông Lãnh, ngày 05 tháng 02 năm 2026"
+    assert date_line("Cầu Ông Lãnh", date(2026, 7, 14)) == "Cầu Ông Lãnh, ngày 14 tháng 7 năm 2026"
+    assert date_line("Bến Thành", date(2026, 12, 1)) == "Bến Thành, ngày 01 tháng 12 năm 2026"
+
+
+def test_report_place_is_the_ward_without_its_title(org, make_unit):
+    from training.hr.report_pdf import place_name
+
+    assert place_name(org["ward_a"]) == "Cầu Ông Lãnh"
+    assert place_name(org["dept_a"]) == "Cầu Ông Lãnh"  # a department dates its report at its ward
+    assert place_name(org["city"]) == "Hồ Chí Minh"
+    assert place_name(make_unit("Q3-P5", "Phường 5", "ward", org["city"])) == "Phường 5"  # a number keeps its title
+    assert place_name(None) == "…………"
+
+
+def test_charts_fit_a_phone_column(hr_chart_data):
+    from training.hr.charts import PHONE_WIDTH, bars_svg, heatmap_svg, trend_svg
+
+    heat, rows, trend = hr_chart_data
+    for svg in (heatmap_svg(heat, lambda unit, direct: unit.name), bars_svg(rows, lambda unit, direct: unit.name),
+                trend_svg(trend)):
+        width = float(re.search(r'viewBox="0 0 ([\d.]+) ', str(svg)).group(1))
+        assert width <= PHONE_WIDTH
+        xs = [float(x) for x in re.findall(r'<text x="([\d.-]+)"', str(svg))]
+        assert xs and min(xs) >= 0 and max(xs) <= width
+    months = re.findall(r'<text [^>]*class="label">(\d\d)</text>', str(trend_svg(trend)))
+    assert len(months) == 12
+    values = re.findall(r'<text [^>]*class="value">(\d+)</text>', str(trend_svg(trend)))
+    assert values[-1] != "0" and values[0] == "0"  # the only non-zero months are written too
+
+
+@pytest.fixture
+def hr_chart_data(staff, org):
+    from training.hr.dashboard import heatmap_from_rows, competency_columns, qualified_trend, summary
+
+    rows, _total = summary(org["city"])
+    return heatmap_from_rows(rows, competency_columns()), rows, qualified_trend(org["city"])

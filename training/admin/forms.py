@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from training.forms import BaseForm as FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (BooleanField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     SubmitField, TextAreaField, widgets)
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField,
+                     StringField, SubmitField, TextAreaField, widgets)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from training.labels import ROLE_LABELS, UNIT_TYPE_LABELS
@@ -68,11 +68,19 @@ class SettingsForm(FlaskForm):
 
 
 class RosterForm(FlaskForm):
+    """Step 1: check a file. Nothing is written; a clean file is kept for step 2."""
+
     file = FileField(_l("Tệp danh sách (CSV hoặc XLSX)"),
                      validators=[FileRequired(_l("Vui lòng chọn tệp.")),
                                  FileAllowed(["csv", "xlsx"], _l("Chỉ nhận tệp .csv hoặc .xlsx."))])
-    dry_run = BooleanField(_l("Chỉ kiểm tra, chưa ghi vào hệ thống"), default=True)
-    submit = SubmitField(_l("Nhập danh sách"))
+    submit = SubmitField(_l("Kiểm tra tệp"))
+
+
+class RosterApplyForm(FlaskForm):
+    """Step 2: import the file just checked, kept on the server under this token."""
+
+    token = HiddenField()
+    apply = SubmitField(_l("Nhập ngay"))
 
 
 class ConfirmForm(FlaskForm):

@@ -113,6 +113,11 @@ def positions():
     return render_template("admin/positions.html", page=page)
 
 
+def _position_fields(position: Position) -> dict:
+    return {"name": position.name, "description": position.description,
+            "competencies": sorted(c.code for c in position.required_competencies)}
+
+
 @bp.route("/positions/new", methods=["GET", "POST"])
 @bp.route("/positions/<int:position_id>", methods=["GET", "POST"])
 @access("admin")
@@ -137,12 +142,18 @@ def edit_position(position_id: int | None = None):
             position = create_position(form.code.data, form.name.data, form.description.data or "", chosen)
             audit.record(current_user, "position.create", position.code)
         else:
-            position.name = nfc(form.name.data)
-            position.sort_key = collation_key(position.name)
-            position.description = nfc(form.description.data)
-            position.required_competencies = chosen
+            before = _position_fields(position)
+            # A field the request did not send is left as it is (an unticked checkbox group still sends
+            # its "-shown" marker, so "none ticked" and "not in this request" stay different).
+            if "name" in request.form:
+                position.name = nfc(form.name.data)
+                position.sort_key = collation_key(position.name)
+            if "description" in request.form:
+                position.description = nfc(form.description.data)
+            if "competencies-shown" in request.form:
+                position.required_competencies = chosen
             audit.record(current_user, "position.update", position.code,
-                         competencies=[c.code for c in chosen])
+                         changes=audit.changes(before, _position_fields(position)))
         db.session.commit()
         flash(_("Đã lưu vị trí việc làm %(name)s.", name=position.name), "success")
         return redirect(url_for("admin.positions"))
@@ -166,6 +177,12 @@ def users():
                            active={"active": True, "inactive": False}.get(filters["status"]))
     page = db.paginate(stmt, per_page=25, error_out=False)
     return render_template("admin/users.html", page=page, filters=filters, unit=unit)
+
+
+def _user_fields(user: User) -> dict:
+    return {"email": user.email, "full_name": user.full_name, "unit": user.unit.code if user.unit else None,
+            "position": user.position.code if user.position else None, "roles": sorted(user.roles),
+            "active": user.active}
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -193,7 +210,7 @@ def edit_user(user_id: int | None = None):
                 user = create_user(form.email.data, form.full_name.data, password=temporary_password,
                                    roles=form.roles.data, unit=unit, position=position)
                 user.active = form.active.data
-                audit.record(current_user, "user.create", user.email, roles=sorted(user.roles))
+                audit.record(current_user, "user.create", user.email, fields=_user_fields(user))
             else:
                 email = normalise_email(form.email.data)
                 other = db.session.scalar(sa.select(User).where(User.email == email, User.id != user.id))
@@ -202,20 +219,31 @@ def edit_user(user_id: int | None = None):
                 if user.id == current_user.id and ("admin" not in form.roles.data or not form.active.data):
                     raise AccountError(_("Bạn không thể tự bỏ quyền quản trị hoặc tự khóa tài khoản của mình."),
                                        "roles")
-                old_roles = sorted(user.roles)
-                user.email = email
-                user.set_name(form.full_name.data)
-                user.unit, user.position = unit, position
-                user.set_roles(form.roles.data)
-                user.active = form.active.data
-                if old_roles != sorted(user.roles):
-                    audit.record(current_user, "user.roles", user.email, before=old_roles, after=sorted(user.roles))
-                audit.record(current_user, "user.update", user.email)
+                before = _user_fields(user)
+                if "email" in request.form:
+                    user.email = email
+                if "full_name" in request.form:
+                    user.set_name(form.full_name.data)
+                if "unit_id" in request.form:
+                    user.unit = unit
+                if "position_id" in request.form:
+                    user.position = position
+                if "roles-shown" in request.form:
+                    user.set_roles(form.roles.data)
+                if "active-shown" in request.form:
+                    user.active = form.active.data
+                changed = audit.changes(before, _user_fields(user))
+                audit.record(current_user, "user.update", user.email, changes=changed)
+                if "active" in changed and not user.active:
+                    # A deactivated account is signed out everywhere and its tokens stop working.
+                    from training.services.sessions import end_everything_else
+
+                    end_everything_else(user, None, current_user, "deactivated")
         except AccountError as exc:
             db.session.rollback()
             getattr(form, exc.field or "email", form.email).errors.append(str(exc))
             return render_template("admin/user_form.html", form=form, user=user if user_id else None,
-                                   reset_form=ConfirmForm()), 400
+                                   reset_form=ConfirmForm(), **_identity_of(user if user_id else None)), 400
         db.session.commit()
         if temporary_password:
             flash(_("Đã tạo tài khoản %(email)s. Mật khẩu tạm thời: %(password)s — người dùng phải đổi mật khẩu "
@@ -223,7 +251,46 @@ def edit_user(user_id: int | None = None):
         else:
             flash(_("Đã lưu tài khoản %(email)s.", email=user.email), "success")
         return redirect(url_for("admin.edit_user", user_id=user.id))
-    return render_template("admin/user_form.html", form=form, user=user, reset_form=ConfirmForm())
+    return render_template("admin/user_form.html", form=form, user=user, reset_form=ConfirmForm(),
+                           **_identity_of(user))
+
+
+def _identity_of(user: User | None) -> dict:
+    from training.services.sessions import live_sessions, live_tokens
+
+    if user is None:
+        return {"sessions": [], "tokens": []}
+    return {"sessions": live_sessions(user), "tokens": live_tokens(user)}
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@access("admin")
+def revoke_user_token(user_id: int, token_id: int):
+    from training.models import ApiToken
+    from training.services.sessions import revoke_token
+
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    revoke_token(row, current_user)
+    db.session.commit()
+    flash(_("Đã thu hồi mã truy cập “%(name)s”.", name=row.name or "—"), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@access("admin")
+def end_user_sessions(user_id: int):
+    from training.services.sessions import end_other_sessions
+
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ended = end_other_sessions(user)
+    audit.record(current_user, "auth.sessions_ended", user.email, reason="admin", sessions=ended, tokens=0)
+    db.session.commit()
+    flash(_("Đã kết thúc %(n)d phiên đăng nhập của %(email)s.", n=ended, email=user.email), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
@@ -235,8 +302,7 @@ def reset_user_password(user_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    password = reset_password(user)
-    audit.record(current_user, "user.reset_password", user.email)
+    password = reset_password(user, current_user)
     db.session.commit()
     flash(_("Mật khẩu tạm thời mới của %(email)s: %(password)s", email=user.email, password=password), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -280,34 +346,126 @@ def settings():
 
 
 # --------------------------------------------------------------------------- roster
+def _roster_folder():
+    """Where checked roster files wait for "Nhập ngay" (the instance folder unless configured)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    configured = current_app.config.get("ROSTER_UPLOAD_FOLDER")
+    return Path(configured) if configured else Path(current_app.instance_path) / "roster_uploads"
+
+
+def _render_roster(form, *, report=None, token=None, status=200, apply_error=None):
+    from flask_babel import format_number
+
+    from training.admin.forms import RosterApplyForm
+    from training.services.roster import MAX_FILE_BYTES, MAX_ROWS, ROLE_NAMES_VI, VIETNAMESE_HEADERS
+
+    apply_form = RosterApplyForm(formdata=None, data={"token": token}) if token else None
+    return render_template("admin/roster.html", form=form, report=report, apply_form=apply_form,
+                           apply_error=apply_error, max_mb=MAX_FILE_BYTES // (1024 * 1024),
+                           max_rows=format_number(MAX_ROWS),
+                           headers=VIETNAMESE_HEADERS, role_names=ROLE_NAMES_VI), status
+
+
 @bp.route("/roster", methods=["GET", "POST"])
 @access("admin")
 def roster():
+    """Step 1 ("Kiểm tra tệp") checks a file and keeps it; step 2 ("Nhập ngay") imports that same file."""
+    from training.services.roster import MAX_FILE_BYTES
+    from training.uploads import purge_uploads, store_upload
+
+    folder = _roster_folder()
+    purge_uploads(folder)
     form = RosterForm()
-    report = None
-    status = 200
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            report = import_roster(upload.read(), upload.filename, actor=current_user, dry_run=form.dry_run.data)
-        except RosterFileError as exc:
-            db.session.rollback()
-            form.file.errors.append(str(exc))
-            status = 400
-        else:
-            if report.ok and report.applied:
-                db.session.commit()
-                flash(_("Đã nhập danh sách: %(c)d tạo mới, %(u)d cập nhật, %(n)d không đổi.",
-                        c=len(report.created), u=len(report.updated), n=len(report.unchanged)), "success")
-            else:
-                db.session.rollback()
-                if not report.ok:
-                    status = 400
-                    flash(_("Tệp có %(n)d dòng lỗi. Chưa có thay đổi nào được ghi; hãy sửa tệp và nhập lại.",
-                            n=len(report.errors)), "error")
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/roster.html", form=form, report=report), status
+    if request.method == "POST" and "token" in request.form:
+        return _roster_apply(form, folder)
+    if not form.validate_on_submit():
+        return _render_roster(form, status=400 if request.method == "POST" else 200)
+    upload = form.file.data
+    data = upload.read(MAX_FILE_BYTES + 1)
+    try:
+        report = import_roster(data, upload.filename or "", actor=current_user, dry_run=True)
+    except RosterFileError as exc:
+        form.file.errors.append(str(exc))
+        return _render_roster(form, status=400)
+    finally:
+        db.session.rollback()  # a check writes nothing
+    if not report.ok:
+        flash(_("Tệp có %(n)d dòng lỗi. Chưa có thay đổi nào được ghi; hãy sửa tệp và kiểm tra lại.",
+                n=len(report.errors)), "error")
+        return _render_roster(form, report=report, status=400)
+    token = None
+    if report.created or report.updated:
+        token = store_upload(folder, data, user_id=current_user.id, meta={"filename": upload.filename or ""})
+    return _render_roster(form, report=report, token=token)
+
+
+def _roster_apply(form, folder):
+    from flask import current_app
+
+    from training.admin.forms import RosterApplyForm
+    from training.uploads import claim_upload
+
+    apply_form = RosterApplyForm()
+    if not apply_form.validate_on_submit():
+        return _render_roster(form, status=400, apply_error=_(
+            "Biểu mẫu đã hết hạn. Hãy chọn tệp và kiểm tra lại; chưa có thay đổi nào được ghi."))
+    stored = claim_upload(folder, apply_form.token.data, user_id=current_user.id)
+    if stored is None:
+        return _render_roster(form, status=400, apply_error=_(
+            "Không tìm thấy tệp đã kiểm tra: tệp đã được nhập, đã quá 1 giờ hoặc không phải của bạn. Hãy chọn tệp "
+            "và kiểm tra lại; chưa có thay đổi nào được ghi."))
+    data, meta = stored
+    filename = str(meta.get("filename") or "")
+    try:
+        report = import_roster(data, filename, actor=current_user)
+        if report.ok:
+            db.session.commit()
+    except (RosterFileError, sa.exc.SQLAlchemyError):
+        db.session.rollback()  # all or nothing, whatever failed
+        current_app.logger.exception("roster import failed for %s", filename)
+        return _render_roster(form, status=400, apply_error=_(
+            "Không nhập được tệp; chưa có thay đổi nào được ghi. Hãy kiểm tra lại tệp."))
+    if not report.ok:
+        db.session.rollback()
+        flash(_("Dữ liệu đã thay đổi từ lúc kiểm tra: tệp có %(n)d dòng lỗi. Chưa có thay đổi nào được ghi.",
+                n=len(report.errors)), "error")
+        return _render_roster(form, report=report, status=400)
+    flash(_("Đã nhập danh sách: %(c)d tạo mới, %(u)d cập nhật, %(n)d không đổi.",
+            c=len(report.created), u=len(report.updated), n=len(report.unchanged)), "success")
+    return _render_roster(form, report=report)
+
+
+@bp.route("/roster/template.<fmt>")
+@access("admin")
+def roster_template(fmt: str):
+    """The roster template with Vietnamese headers: XLSX (with the codes) or CSV (`;`, UTF-8 with BOM)."""
+    from flask import Response
+
+    from training.services.roster_template import template_csv, template_xlsx
+
+    if fmt == "xlsx":
+        body, mimetype = template_xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "csv":
+        body, mimetype = template_csv(), "text/csv; charset=utf-8"
+    else:
+        abort(404)
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="mau-danh-sach-can-bo.{fmt}"'})
+
+
+@bp.route("/roster/codes.csv")
+@access("admin")
+def roster_codes():
+    """Unit, position and role codes for filling a roster CSV (`;`, UTF-8 with BOM)."""
+    from flask import Response
+
+    from training.services.roster_template import codes_csv
+
+    return Response(codes_csv(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="danh-muc-ma.csv"'})
 
 
 # --------------------------------------------------------------------------- audit log

@@ -93,111 +93,143 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
 
 
 def _svg(width: float, height: float, title: str, desc: str, body: list[str], css_class: str) -> Markup:
+    # No style attribute: the Content-Security-Policy refuses inline styles (app.css sizes the charts).
     n = next(_ids)
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {css_class}" role="img" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" width="100%" preserveAspectRatio="xMinYMin meet" '
-        f'style="max-width:{width:.0f}px" aria-label="{escape(title)}" '
+        f'aria-label="{escape(title)}" '
         f'aria-labelledby="chart{n}-title chart{n}-desc" {FONT}>'
         f'<title id="chart{n}-title">{escape(title)}</title><desc id="chart{n}-desc">{escape(desc)}</desc>'
         + "".join(body) + "</svg>")
 
 
 # --------------------------------------------------------------------------- charts
+# Every chart is drawn for a phone first: its viewBox is PHONE_WIDTH wide, so at 360 px (a 328 px
+# column) it is shown at its own size, every column and month on screen and the text at 11-13 px;
+# on a desktop app.css lets it grow to about 1.6 times that.
+PHONE_WIDTH = 328
+MIN_CELL = 44  # below this a share no longer fits in a heat-map cell: the chart widens (the table remains)
+
+
 def heatmap_svg(heat: Heatmap, label: Callable, locale: str = "vi", title: str | None = None) -> Markup:
     """Units × competencies, each cell coloured by the share of officials holding it, the share
-    written in the cell. `label(unit, direct)` names a row (direct: officials attached to the unit itself)."""
+    written in the cell. `label(unit, direct)` names a row (direct: officials attached to the unit itself).
+
+    Narrow enough for a phone: the columns are numbered and the numbers explained in a key above
+    the grid, and each unit's name is written on its own line above its cells.
+    """
     title = title or _("Bản đồ nhiệt năng lực số theo đơn vị")
-    left, cell_w, cell_h, head = 270, 96, 30, 64
     columns = heat.competencies
-    width = left + cell_w * max(len(columns), 1) + 10
-    legend_y = head + cell_h * len(heat.units) + 24
-    height = legend_y + 46
-    body = []
-    for i, competency in enumerate(columns):
-        x = left + i * cell_w + cell_w / 2
-        lines = _wrap(competency.name(locale), 15, 3)
-        top = head - 8 - 14 * (len(lines) - 1)
-        tspans = "".join(f'<tspan x="{x:.1f}" y="{top + 14 * j:.1f}">{escape(line)}</tspan>'
+    cell_w = max(MIN_CELL, PHONE_WIDTH / max(len(columns), 1))
+    width = max(PHONE_WIDTH, cell_w * len(columns))
+    body, y = [], 4
+    for i, competency in enumerate(columns, start=1):
+        name = competency.name(locale)
+        lines = _wrap(f"{i}. {name}", 48, 2)
+        tspans = "".join(f'<tspan x="{0 if j == 0 else 16}" y="{y + 14 + 15 * j:.1f}">{escape(line)}</tspan>'
                          for j, line in enumerate(lines))
-        body.append(f'<text font-size="11" text-anchor="middle" fill="{INK}" font-weight="600">'
-                    f'<title>{escape(competency.name(locale))}</title>{tspans}</text>')
-    for r, unit in enumerate(heat.units):
-        y = head + r * cell_h
+        body.append(f'<text class="key" font-size="12" fill="{INK}"><title>{escape(name)}</title>{tspans}</text>')
+        y += 15 * len(lines) + 2
+    y += 10
+    for i, competency in enumerate(columns):
+        body.append(f'<g class="column-head"><title>{escape(competency.name(locale))}</title>'
+                    + _text(i * cell_w + cell_w / 2, y + 12, str(i + 1), 12, "middle", INK, "700") + "</g>")
+    y += 20
+    row_h, cell_h = 48, 28
+    for unit in heat.units:
         name = label(unit, unit.id == heat.direct_unit_id)
-        body.append(f'<g><title>{escape(name)}</title>'
-                    + _text(left - 8, y + cell_h / 2 + 4, _shorten(name, 40), 12, "end") + "</g>")
+        officials = heat.officials.get(unit.id, 0)
+        shown_name = _("%(name)s (%(n)d người)", name=_shorten(name, 38), n=officials)
+        body.append(f'<g class="row-head"><title>{escape(name)}</title>'
+                    + _text(0, y + 13, shown_name, 12, "start", INK, "600") + "</g>")
+        top = y + 18
         for i, competency in enumerate(columns):
-            x = left + i * cell_w
+            x = i * cell_w
             share = heat.share.get((unit.id, competency.code))
             if share is None:
                 fill, ink, shown = "#ffffff", MUTED, "—"
             else:
                 (fill, ink), shown = cell_colours(share), percent(share)
-            body.append(f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" '
-                        f'stroke="{LINE}" stroke-width="1"><title>{escape(name)} — '
+            body.append(f'<rect class="cell" x="{x + 1:.1f}" y="{top:.1f}" width="{cell_w - 2:.1f}" '
+                        f'height="{cell_h}" fill="{fill}" stroke="{LINE}" stroke-width="1"><title>{escape(name)} — '
                         f'{escape(competency.name(locale))}: {shown}</title></rect>')
-            body.append(_text(x + cell_w / 2, y + cell_h / 2 + 5, shown, 13, "middle", ink, "600"))
-    body.append(_text(left - 8, legend_y + 19, _("Chú giải:"), 12, "end"))
+            body.append(_text(x + cell_w / 2, top + cell_h / 2 + 5, shown, 13, "middle", ink, "600"))
+        y += row_h
+    y += 8
+    body.append(_text(0, y + 19, _("Chú giải:"), 12, "start"))
+    step = (width - 70) / 5
     for i, share in enumerate((0, 0.25, 0.5, 0.75, 1)):
         fill, ink = cell_colours(share)
-        x = left + i * 60
-        body.append(f'<rect x="{x}" y="{legend_y}" width="58" height="28" fill="{fill}" stroke="{LINE}"/>')
-        body.append(_text(x + 29, legend_y + 19, percent(share), 12, "middle", ink, "600"))
+        x = 70 + i * step
+        body.append(f'<rect x="{x:.1f}" y="{y}" width="{step - 2:.1f}" height="28" fill="{fill}" stroke="{LINE}"/>')
+        body.append(_text(x + step / 2, y + 19, percent(share), 12, "middle", ink, "600"))
+    height = y + 34
     desc = _("Mỗi ô là tỷ lệ cán bộ, công chức đang hoạt động của đơn vị có năng lực đó còn hiệu lực; "
              "màu càng đậm tỷ lệ càng cao. Số liệu đầy đủ có trong bảng ngay sau biểu đồ.")
     return _svg(width, height, title, desc, body, "heatmap")
 
 
 def bars_svg(rows: list[UnitRow], label: Callable, title: str | None = None) -> Markup:
-    """One horizontal bar per unit: the share of its officials who qualify as công chức số."""
+    """One horizontal bar per unit: the share of its officials who qualify as công chức số.
+    The unit's name is written above its bar, the figures beside it, so it fits a phone."""
     title = title or _("Tỷ lệ công chức số theo đơn vị")
-    left, bar_w, bar_h, gap, top = 270, 340, 22, 8, 10
-    width = left + bar_w + 130
-    height = top + (bar_h + gap) * max(len(rows), 1) + 10
+    value_w = 112
+    bar_w, bar_h, row_h = PHONE_WIDTH - value_w, 20, 46
+    width = PHONE_WIDTH
+    height = row_h * max(len(rows), 1) + 4
     body = []
-    for tick in (0, 0.5, 1):
-        x = left + bar_w * tick
-        body.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 8}" stroke="{LINE}"/>')
     for r, row in enumerate(rows):
-        y = top + r * (bar_h + gap)
+        y = r * row_h
         name = label(row.unit, row.direct)
         share = row.qualified_share
         value = f"{percent(share)} ({row.qualified}/{row.officials})"
-        body.append(f'<g><title>{escape(name)}: {escape(value)}</title>'
-                    + _text(left - 8, y + bar_h / 2 + 4, _shorten(name, 40), 12, "end")
-                    + f'<rect x="{left}" y="{y}" width="{bar_w * share:.1f}" height="{bar_h}" fill="{BRAND}"/>'
-                    + f'<rect x="{left}" y="{y}" width="{bar_w}" height="{bar_h}" fill="none" stroke="{MUTED}"/>'
-                    + _text(left + bar_w + 6, y + bar_h / 2 + 4, value, 12) + "</g>")
+        top = y + 18
+        body.append(f'<g class="bar"><title>{escape(name)}: {escape(value)}</title>'
+                    + _text(0, y + 13, _shorten(name, 46), 12, "start", INK, "600")
+                    + f'<rect x="0" y="{top}" width="{bar_w * share:.1f}" height="{bar_h}" fill="{BRAND}"/>'
+                    + f'<rect x="0" y="{top}" width="{bar_w}" height="{bar_h}" fill="none" stroke="{MUTED}"/>'
+                    + _text(bar_w + 6, top + bar_h / 2 + 4, value, 12) + "</g>")
     desc = _("Mỗi thanh là tỷ lệ cán bộ, công chức đang hoạt động của đơn vị đạt chuẩn công chức số; "
              "bên cạnh là số người đạt trên tổng số.")
     return _svg(width, height, title, desc, body, "bars")
 
 
 def trend_svg(points: list[tuple[date, float]], title: str | None = None) -> Markup:
-    """The share of qualified officials at the end of each month, as a line."""
+    """The share of qualified officials at the end of each month, one column per month, oldest first.
+
+    Every month has its column, its label and its value written above it (a month at 0 says "0"),
+    so no month, and no single non-zero month, can be lost off the side of a phone.
+    """
     title = title or _("Tỷ lệ công chức số theo tháng")
-    left, top, plot_w, plot_h = 48, 24, 600, 180
-    width, height = left + plot_w + 24, top + plot_h + 40
+    left, top, plot_h = 32, 18, 150
+    slot = (PHONE_WIDTH - left) / max(len(points), 1)
+    width = PHONE_WIDTH
+    bar_w = max(4.0, min(slot * 0.62, 40))
+    base = top + plot_h
+    height = base + 40
     body = []
     for tick in (0, 0.25, 0.5, 0.75, 1):
-        y = top + plot_h * (1 - tick)
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{LINE}"/>')
-        body.append(_text(left - 6, y + 4, percent(tick), 11, "end", MUTED))
-    step = plot_w / max(len(points) - 1, 1)
-    coords = []
+        y = base - plot_h * tick
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="{LINE}"/>')
+        body.append(_text(left - 3, y + 4, percent(tick), 10, "end", MUTED))
+    previous_year = None
     for i, (day, share) in enumerate(points):
-        x = left + (i * step if len(points) > 1 else plot_w / 2)
-        y = top + plot_h * (1 - share)
-        coords.append((x, y))
-        body.append(_text(x, top + plot_h + 18, f"{day.month:02d}/{day.year % 100:02d}", 11, "middle", MUTED))
-    if coords:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        body.append(f'<polyline points="{path}" fill="none" stroke="{BRAND}" stroke-width="3"/>')
-        for (x, y), (day, share) in zip(coords, points):
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{BRAND}"><title>'
-                        f'{day.month:02d}/{day.year}: {percent(share)}</title></circle>')
-            body.append(_text(x, y - 9, percent(share), 11, "middle", INK, "600"))
-    desc = _("Đường biểu diễn tỷ lệ cán bộ, công chức đang hoạt động đạt chuẩn công chức số vào cuối "
-             "mỗi tháng; tháng hiện tại tính đến hôm nay.")
+        centre = left + slot * i + slot / 2
+        bar_h = plot_h * share
+        if share > 0:
+            bar_h = max(bar_h, 2)  # a small share still shows
+        value = str(round(share * 100))
+        label = f"{day.month:02d}/{day.year}: {percent(share)}"
+        body.append(f'<g class="month"><title>{escape(label)}</title>'
+                    f'<rect x="{centre - bar_w / 2:.1f}" y="{base - bar_h:.1f}" width="{bar_w:.1f}" '
+                    f'height="{bar_h:.1f}" fill="{BRAND}"/>'
+                    + _text(centre, base - bar_h - 4, value, 11, "middle", INK, "600", ' class="value"')
+                    + _text(centre, base + 15, f"{day.month:02d}", 11, "middle", INK, extra=' class="label"')
+                    + "</g>")
+        if day.year != previous_year:
+            body.append(_text(centre, base + 31, str(day.year), 11, "middle", MUTED))
+            previous_year = day.year
+    desc = _("Mỗi cột là tỷ lệ phần trăm cán bộ, công chức đang hoạt động đạt chuẩn công chức số vào cuối "
+             "mỗi tháng, số trên đầu cột; tháng hiện tại tính đến hôm nay.")
     return _svg(width, height, title, desc, body, "trend")

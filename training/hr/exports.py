@@ -1,31 +1,37 @@
-"""Exports of a filtered list of officials: CSV for Excel (UTF-8 with BOM) and XLSX.
+"""What HR exports, as rows of plain values: the filtered officials, who lacks what, the gaps by position.
 
-Columns: name, e-mail, unit, position, one column per competency (the expiry date while held,
-"Chưa đạt" or "Hết hạn" otherwise), and whether the official qualifies as "công chức số".
-Rows are read in chunks with one aggregate query per chunk, so a city-wide export stays flat in memory.
+Every function here takes plain values (a unit id, the filters, a moment) and reads the database
+itself, a chunk at a time, through whichever session is current. That is what lets the same code
+run inside a streamed response after its view has returned (the request's first session is gone by
+then: holding one of its objects was the DetachedInstanceError of wave 1), in an RQ job or in the
+CLI. No ORM object is kept from one chunk to the next, so memory stays flat whatever the scope.
+
+Writers: `csv_chunks` (UTF-8 with BOM, what Excel opens with its diacritics intact) and
+`write_xlsx` (write-only workbook: bold header, frozen pane, fitted widths, real dates).
 """
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
+from typing import IO
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from training.extensions import db
-from training.hr.dashboard import qualified_ids
-from training.hr.officials_filter import MISSING, competency_states, moment_of
+from training.hr.dashboard import position_gaps, qualified_ids
+from training.hr.officials_filter import MISSING, OfficialFilters, competency_states, moment_of, officials_select
 from training.models import Competency, OrgUnit, Position, User
-from training.services.qualification import VIETNAM
+from training.services.qualification import VIETNAM, required_competencies
 
 CHUNK = 1000
 DATE_FORMAT = "DD/MM/YYYY"
@@ -35,71 +41,206 @@ COMPETENCY_WIDTH = 22  # long competency names wrap in the header instead of wid
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# --------------------------------------------------------------------------- what to export
+@dataclass(frozen=True)
+class CompetencyColumn:
+    """A competency as plain values: safe to keep after the session that read it is gone."""
+
+    id: int
+    code: str
+    name: str
+
+
+def competency_list(locale: str = "vi") -> list[CompetencyColumn]:
+    """Every competency of the framework in its order (the columns of every export)."""
+    rows = db.session.execute(sa.select(Competency.id, Competency.code, Competency.name_vi, Competency.name_en)
+                              .order_by(Competency.sort_order, Competency.code))
+    return [CompetencyColumn(id_, code, name_en if locale == "en" else name_vi)
+            for id_, code, name_vi, name_en in rows]
+
+
+@dataclass(frozen=True)
+class OfficialsExport:
+    """One export of officials, in plain values: it outlives the request that asked for it.
+
+    `root_id` is the HR scope (None: every unit, for an admin); `filters` narrow it as the list pages
+    do; `on` is the one moment every state is evaluated at.
+    """
+
+    root_id: int | None
+    filters: OfficialFilters = field(default_factory=OfficialFilters)
+    on: datetime = field(default_factory=lambda: moment_of(None))
+    locale: str = "vi"
+
+    def audit_details(self, kind: str) -> dict:
+        return {"format": kind, "filters": self.filters.as_dict()}
+
+
+def officials_statement(export: OfficialsExport):
+    """The select of the officials to export (Vietnamese name order), built in the current session.
+    Raises FilterError for a filter that cannot be applied, as the list pages do."""
+    root = db.session.get(OrgUnit, export.root_id) if export.root_id is not None else None
+    return officials_select(root, export.filters, export.on)
+
+
+def _plain_rows(stmt):
+    """The officials of `stmt` as tuples (id, name, e-mail, unit label, position id, position name)."""
+    unit, parent = aliased(OrgUnit), aliased(OrgUnit)
+    return (stmt.with_only_columns(User.id, User.full_name, User.email, unit.name, unit.unit_type, parent.name,
+                                   User.position_id, Position.name, maintain_column_froms=False)
+            .select_from(User)
+            .outerjoin(unit, unit.id == User.unit_id).outerjoin(parent, parent.id == unit.parent_id)
+            .outerjoin(Position, Position.id == User.position_id))
+
+
+def _chunks(stmt) -> Iterator[list[tuple]]:
+    result = db.session.execute(_plain_rows(stmt).execution_options(yield_per=CHUNK))
+    for partition in result.partitions(CHUNK):
+        yield [_person(row) for row in partition]
+
+
+def _person(row) -> tuple:
+    user_id, name, email, unit_name, unit_type, parent_name, position_id, position_name = row
+    label = unit_name or ""
+    if unit_type == "department" and parent_name:
+        label = f"{unit_name}, {parent_name}"
+    return user_id, name, email, label, position_id, position_name or ""
+
+
+def count_officials(export: OfficialsExport) -> int:
+    """How many officials the export holds (so a caller can choose between streaming and a job)."""
+    stmt = officials_statement(export)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+# --------------------------------------------------------------------------- officials
 @dataclass
 class Column:
     header: str
     width: float
 
 
-def unit_label(unit: OrgUnit | None) -> str:
-    if unit is None:
-        return ""
-    if unit.unit_type == "department" and unit.parent is not None:
-        return f"{unit.name}, {unit.parent.name}"
-    return unit.name
-
-
-def _expiry_day(moment: datetime) -> date:
-    return moment.astimezone(VIETNAM).date()
-
-
-def export_rows(stmt, competencies: list[Competency], on: date | datetime | None = None) -> Iterator[list]:
-    """Rows of plain values (str, date) for the officials selected by `stmt`, in its order."""
-    moment = moment_of(on)
-    lapsed, missing, yes, no = _("Hết hạn"), _("Chưa đạt"), _("Có"), _("Không")
-    stmt = stmt.options(joinedload(User.unit).joinedload(OrgUnit.parent), joinedload(User.position))
-    result = db.session.scalars(stmt.execution_options(yield_per=CHUNK))
-    for users in result.partitions(CHUNK):
-        ids = [user.id for user in users]
-        states = competency_states(ids, moment)
-        qualified = qualified_ids(ids, moment)
-        for user in users:
-            cells = []
-            for competency in competencies:
-                state = states[user.id].get(competency.id, MISSING)
-                if state.state in ("held", "expiring"):
-                    cells.append(_expiry_day(state.expires_at))
-                else:
-                    cells.append(lapsed if state.state == "expired" else missing)
-            yield [user.full_name, user.email, unit_label(user.unit), user.position.name if user.position else "",
-                   *cells, yes if user.id in qualified else no]
-
-
-def export_columns(stmt, competencies: list[Competency]) -> list[Column]:
-    """Headers, with widths fitted to the longest value in the selection (one aggregate query)."""
-    locale = str(get_locale() or "vi")
-    ids = stmt.with_only_columns(User.id).order_by(None).subquery()
-    parent = aliased(OrgUnit)
-    unit_length = sa.func.length(OrgUnit.name) + sa.case(
-        (OrgUnit.unit_type == "department", sa.func.coalesce(sa.func.length(parent.name) + 2, 0)), else_=0)
-    longest = db.session.execute(
-        sa.select(sa.func.max(sa.func.length(User.full_name)), sa.func.max(sa.func.length(User.email)),
-                  sa.func.max(unit_length), sa.func.max(sa.func.length(Position.name)))
-        .select_from(User).join(ids, ids.c.id == User.id)
-        .outerjoin(OrgUnit, OrgUnit.id == User.unit_id).outerjoin(parent, parent.id == OrgUnit.parent_id)
-        .outerjoin(Position, Position.id == User.position_id)).one()
+def export_columns(export: OfficialsExport, competencies: list[CompetencyColumn], *, fit: bool = True
+                   ) -> list[Column]:
+    """Headers; with `fit`, widths fitted to the longest value in the selection (one aggregate query)."""
+    longest = (None, None, None, None)
+    if fit:
+        ids = officials_statement(export).with_only_columns(User.id).order_by(None).subquery()
+        parent = aliased(OrgUnit)
+        unit_length = sa.func.length(OrgUnit.name) + sa.case(
+            (OrgUnit.unit_type == "department", sa.func.coalesce(sa.func.length(parent.name) + 2, 0)), else_=0)
+        longest = db.session.execute(
+            sa.select(sa.func.max(sa.func.length(User.full_name)), sa.func.max(sa.func.length(User.email)),
+                      sa.func.max(unit_length), sa.func.max(sa.func.length(Position.name)))
+            .select_from(User).join(ids, ids.c.id == User.id)
+            .outerjoin(OrgUnit, OrgUnit.id == User.unit_id).outerjoin(parent, parent.id == OrgUnit.parent_id)
+            .outerjoin(Position, Position.id == User.position_id)).one()
 
     def fitted(header: str, data_length) -> float:
         return min(MAX_TEXT_WIDTH, max(len(header), data_length or 0) + 2)
 
     headers = [_("Họ và tên"), _("Email"), _("Đơn vị"), _("Vị trí việc làm")]
     columns = [Column(header, fitted(header, length)) for header, length in zip(headers, longest)]
-    columns += [Column(c.name(locale), COMPETENCY_WIDTH) for c in competencies]
+    columns += [Column(c.name, COMPETENCY_WIDTH) for c in competencies]
     digital = _("Công chức số")
     columns.append(Column(digital, fitted(digital, 5)))
     return columns
 
 
+def _expiry_day(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM).date()
+
+
+def export_rows(export: OfficialsExport, competencies: list[CompetencyColumn]) -> Iterator[tuple]:
+    """One tuple of plain values (str, date) per official, in name order: name, e-mail, unit,
+    position, per competency the expiry date while held ("Hết hạn" / "Chưa đạt" otherwise), and
+    whether they qualify as công chức số. Two aggregate queries per chunk of officials."""
+    lapsed, missing, yes, no = _("Hết hạn"), _("Chưa đạt"), _("Có"), _("Không")
+    for people in _chunks(officials_statement(export)):
+        ids = [person[0] for person in people]
+        states = competency_states(ids, export.on)
+        qualified = qualified_ids(ids, export.on)
+        for user_id, name, email, unit, _position_id, position in people:
+            cells = []
+            for competency in competencies:
+                state = states[user_id].get(competency.id, MISSING)
+                if state.state in ("held", "expiring"):
+                    cells.append(_expiry_day(state.expires_at))
+                else:
+                    cells.append(lapsed if state.state == "expired" else missing)
+            yield (name, email, unit, position, *cells, yes if user_id in qualified else no)
+
+
+# --------------------------------------------------------------------------- who lacks what
+@dataclass(frozen=True)
+class Shortfall:
+    """One official who lacks a required competency or will soon lose one."""
+
+    name: str
+    unit: str
+    position: str
+    missing: tuple[tuple[str, date | None], ...]  # (competency name, the day it lapsed, or None: never held)
+    expiring: tuple[tuple[str, date], ...]  # (competency name, last valid day)
+
+
+def _requirements(position_ids: Iterable[int | None], known: dict) -> None:
+    """Fill `known` (position id or None → required competency ids) for positions not yet in it.
+
+    Asks `required_competencies`, where the rule lives (the core set without a position), once
+    per position rather than once per official.
+    """
+    wanted = [pid for pid in set(position_ids) if pid not in known]
+    if not wanted:
+        return
+    positions = {p.id: p for p in db.session.scalars(
+        sa.select(Position).where(Position.id.in_([pid for pid in wanted if pid is not None])))}
+    for pid in wanted:
+        holder = SimpleNamespace(position=positions.get(pid) if pid is not None else None)
+        known[pid] = [c.id for c in required_competencies(holder)]
+
+
+def shortfall_rows(export: OfficialsExport, competencies: list[CompetencyColumn]) -> Iterator[Shortfall]:
+    """The officials of the export who miss a competency their position requires, or hold one that
+    lapses within the expiring window (30 days), in name order; read a chunk at a time."""
+    names = {c.id: c.name for c in competencies}
+    required: dict[int | None, list[int]] = {}
+    for people in _chunks(officials_statement(export)):
+        _requirements((person[4] for person in people), required)
+        states = competency_states([person[0] for person in people], export.on)
+        for user_id, name, _email, unit, position_id, position in people:
+            missing, expiring = [], []
+            for competency_id in required[position_id]:
+                state = states[user_id].get(competency_id, MISSING)
+                label = names.get(competency_id, "")
+                if state.state == "expiring":
+                    expiring.append((label, _expiry_day(state.expires_at)))
+                elif state.state != "held":
+                    lapsed = _expiry_day(state.expires_at) if state.expires_at is not None else None
+                    missing.append((label, lapsed))
+            if missing or expiring:
+                yield Shortfall(name, unit, position, tuple(missing), tuple(expiring))
+
+
+# --------------------------------------------------------------------------- gaps by position
+def gaps_columns(competencies: list[CompetencyColumn]) -> list[Column]:
+    columns = [Column(_("Vị trí việc làm"), 40), Column(_("Số người"), 10)]
+    return columns + [Column(c.name, COMPETENCY_WIDTH) for c in competencies]
+
+
+def gaps_rows(root_id: int | None, competencies: list[CompetencyColumn], on: datetime,
+              position_id: int | None = None) -> Iterator[tuple]:
+    """The gaps page's table: per position, its officials and how many lack each required
+    competency ("—": not required), from the dashboard's `position_gaps`."""
+    root = db.session.get(OrgUnit, root_id) if root_id is not None else None
+    not_required = "—"
+    for gap in position_gaps(root, on):
+        if position_id and gap.position.id != position_id:
+            continue
+        yield (gap.position.name, gap.officials,
+               *(gap.lacking.get(c.code, not_required) for c in competencies))
+
+
+# --------------------------------------------------------------------------- writers
 def _safe_text(value):
     """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -107,7 +248,7 @@ def _safe_text(value):
     return value
 
 
-def csv_chunks(columns: list[Column], rows: Iterator[list]) -> Iterator[bytes]:
+def csv_chunks(columns: list[Column], rows: Iterable[tuple]) -> Iterator[bytes]:
     """CSV that Excel opens correctly: UTF-8 with a BOM, "," separated, CRLF line ends, ISO dates."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=",", lineterminator="\r\n")
@@ -122,9 +263,9 @@ def csv_chunks(columns: list[Column], rows: Iterator[list]) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-def xlsx_bytes(columns: list[Column], rows: Iterator[list], title: str) -> bytes:
-    """An XLSX workbook (write-only, so memory stays flat): bold header, panes frozen under it,
-    fitted column widths, dates as real dates."""
+def write_xlsx(columns: list[Column], rows: Iterable[tuple], title: str, out: IO[bytes]) -> None:
+    """An XLSX workbook into `out` (write-only, so memory stays flat): bold header, panes frozen
+    under it, fitted column widths, dates as real dates, formula-like text kept as text."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.freeze_panes = "A2"
@@ -141,9 +282,20 @@ def xlsx_bytes(columns: list[Column], rows: Iterator[list], title: str) -> bytes
         return item
 
     sheet.append([cell(column.header, font=bold, alignment=wrap) for column in columns])
-    for row in rows:
-        sheet.append([cell(value, number_format=DATE_FORMAT) if isinstance(value, date) else cell(value)
-                      for value in row])
+    try:
+        for row in rows:
+            sheet.append([cell(value, number_format=DATE_FORMAT) if isinstance(value, date) else cell(value)
+                          for value in row])
+    except BaseException:
+        # Close the half-written sheet in order and drop its temporary file; left to the garbage
+        # collector, openpyxl's generators fail noisily and the file stays behind.
+        sheet.close()
+        sheet._writer.cleanup()
+        raise
+    workbook.save(out)
+
+
+def xlsx_bytes(columns: list[Column], rows: Iterable[tuple], title: str) -> bytes:
     output = io.BytesIO()
-    workbook.save(output)
+    write_xlsx(columns, rows, title, output)
     return output.getvalue()

@@ -1,24 +1,34 @@
 """Home page, language switch and the health check."""
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from training.access import access
 from training.extensions import db, limiter
 from training.main import bp
-from training.services.standing import competency_standing
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """Follow `next` only when it is a local path on this site."""
-    if not target:
+    """Follow `next` only when it is a local path on this site.
+
+    Control characters are refused outright: CR/LF would break the Location header, and browsers
+    drop tabs and newlines from URLs, so "/<tab>/evil.example" would arrive as "//evil.example".
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if any(unicodedata.category(char).startswith("C") for char in target):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unbalanced "[" that urlsplit reads as an IPv6 host
+        return fallback
+    if parts.scheme or parts.netloc:
         return fallback
     return target
 
@@ -28,16 +38,25 @@ def safe_next(target: str | None, fallback: str) -> str:
 def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
-    standing = competency_standing(current_user)
-    return render_template("main/home.html", standing=standing)
+    from training.services.plan import learner_plan
+
+    return render_template("main/home.html", plan=learner_plan(current_user))
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
 @access(public=True)
 def set_language(code: str):
-    if code in current_app.config["LANGUAGES"]:
+    """Switch the interface language.
+
+    The header's switch POSTs (with its CSRF token) and saves the choice on the account, so e-mails
+    and the next login speak it too. GET still works for old links and bookmarks but only changes
+    this session: a GET must never change stored state (a link or an <img> could trigger it).
+    """
+    if code not in current_app.config["LANGUAGES"]:
+        flash(_("Ngôn ngữ này chưa được hỗ trợ."), "error")
+    else:
         session["lang"] = code
-        if current_user.is_authenticated:
+        if request.method == "POST" and current_user.is_authenticated and current_user.locale != code:
             current_user.locale = code
             db.session.commit()
     return redirect(safe_next(request.values.get("next"), url_for("main.index")))

@@ -1,4 +1,11 @@
-"""Who qualifies as a digitally capable official ("công chức số"). One function decides it."""
+"""Who qualifies as a digitally capable official ("công chức số"), and the rules beneath it.
+
+One home for the competency rules every page, export, API and the certificate use:
+- what an official is required to hold (`required_competencies`: the position's competencies, or the
+  core ones for an official without a position: decided here, shown the same everywhere);
+- when a record counts (`record_valid_at`: unrevoked, achieved, not expired, at a moment);
+- who qualifies (`is_digitally_capable`, and `qualified_condition`, the same rule in SQL).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
@@ -19,7 +26,7 @@ def required_competencies(official: User) -> list[Competency]:
     return list(db.session.scalars(sa.select(Competency).where(Competency.is_core).order_by(Competency.sort_order)))
 
 
-def _moment(on: date | datetime | None) -> datetime:
+def moment_of(on: date | datetime | None) -> datetime:
     """A date means that whole day in Vietnam: a record expiring that day no longer counts."""
     if on is None:
         return datetime.now(timezone.utc)
@@ -28,13 +35,29 @@ def _moment(on: date | datetime | None) -> datetime:
     return datetime.combine(on, time.max, tzinfo=VIETNAM).astimezone(timezone.utc)
 
 
+_moment = moment_of  # the name older modules import
+
+
+def record_valid_at(moment: datetime, record=CompetencyRecord):
+    """SQL: `record` (the table or an alias of it) counts at `moment`."""
+    return sa.and_(record.revoked_at.is_(None), record.achieved_at <= moment, record.expires_at > moment)
+
+
+def holds_condition(user_id, competency_id, moment: datetime, record=CompetencyRecord):
+    """SQL EXISTS: the official (a column or a value) holds the competency (column or value) at `moment`."""
+    return sa.exists().where(record.user_id == user_id, record.competency_id == competency_id,
+                             record_valid_at(moment, record))
+
+
+def required_ids(official: User) -> set[int]:
+    return {competency.id for competency in required_competencies(official)}
+
+
 def valid_records(official: User, on: date | datetime | None = None) -> dict[int, CompetencyRecord]:
     """For each competency, the unrevoked record valid at that moment that lasts longest."""
-    moment = _moment(on)
+    moment = moment_of(on)
     records = db.session.scalars(sa.select(CompetencyRecord).where(
-        CompetencyRecord.user_id == official.id, CompetencyRecord.revoked_at.is_(None),
-        CompetencyRecord.achieved_at <= moment, CompetencyRecord.expires_at > moment)
-        .order_by(CompetencyRecord.expires_at))
+        CompetencyRecord.user_id == official.id, record_valid_at(moment)).order_by(CompetencyRecord.expires_at))
     best: dict[int, CompetencyRecord] = {}
     for record in records:
         best[record.competency_id] = record  # ordered by expiry: the last one lasts longest
@@ -61,10 +84,8 @@ def qualified_condition(on: date | datetime | None = None):
     """
     from training.models import position_competencies
 
-    moment = _moment(on)
-    valid = sa.exists().where(
-        CompetencyRecord.user_id == User.id, CompetencyRecord.revoked_at.is_(None),
-        CompetencyRecord.achieved_at <= moment, CompetencyRecord.expires_at > moment)
+    moment = moment_of(on)
+    valid = sa.exists().where(CompetencyRecord.user_id == User.id, record_valid_at(moment))
     # Explicit correlation: nested EXISTS must refer to the outer official, not add `users` again.
     by_position = sa.exists().where(
         position_competencies.c.position_id == User.position_id,

@@ -23,8 +23,10 @@ class CompetencyStatus:
 
 def competency_standing(user: User, now: datetime | None = None) -> list[CompetencyStatus]:
     """Each competency with the official's best current record and its state."""
+    from training.services.qualification import required_ids as required_of
+
     now = now or datetime.now(timezone.utc)
-    required_ids = {c.id for c in user.position.required_competencies} if user.position else set()
+    required_ids = required_of(user)  # the one rule: no position means the core competencies
     latest: dict[int, CompetencyRecord] = {}
     records = db.session.scalars(
         sa.select(CompetencyRecord)
