@@ -14,7 +14,9 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # Threads suit this app: requests wait on PostgreSQL far more than they compute (the attempt API's
 # autosave is a few milliseconds of CPU). Two processes per core, four threads each.
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
-worker_class = "gthread"
+# gthread, stamping each request as it waits for a thread: past QUEUE_MAX_WAIT_S the app answers 503
+# with Retry-After at once instead of doing work its client has given up on (training/serving.py).
+worker_class = "training.serving.AdmissionWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Long work (certificate batches, big exports, imports) runs on the job queue, not in a request;
 # a request that takes longer than this is stuck and its worker is recycled.

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from quizzes import api_bp
-from quizzes.attempts import (AttemptError, attempts_left, quizzes_open_to, save_answer, start_or_resume,
+from quizzes.attempts import (AttemptError, attempts_left, quizzes_open_to, save_answer_by_id, start_or_resume,
                               submit_attempt, touch_deadline)
 from quizzes.models import Attempt, Quiz
 from quizzes.presenting import attempt_payload
@@ -62,8 +62,9 @@ def start_attempt(quiz_id: int):
         attempt, created = start_or_resume(quiz, me())
     except AttemptError as exc:
         return _error(exc)
+    payload = attempt_payload(attempt)  # from what is in memory, before the commit expires it
     db.session.commit()
-    return jsonify(attempt_payload(attempt)), 201 if created else 200
+    return jsonify(payload), 201 if created else 200
 
 
 @api_bp.route("/attempts/<int:attempt_id>")
@@ -84,18 +85,15 @@ def get_attempt(attempt_id: int):
 @access()
 @limiter.limit(lambda: current_app.config["ANSWER_SAVE_RATE_LIMIT"], key_func=rate_key)
 def put_answer(attempt_id: int, slot: int):
-    attempt = _my_attempt(attempt_id)
-    if attempt is None:
-        return json_error(404)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "response" not in body:
         return json_error(422, _("Cần gửi JSON dạng {\"response\": ...}."), "invalid")
     try:
-        saved = save_answer(attempt, slot, body["response"])
+        saved_at = save_answer_by_id(me().id, attempt_id, slot, body["response"])
     except AttemptError as exc:
         return _error(exc)
     db.session.commit()  # a 200 means the answer is in the database
-    return jsonify({"slot": saved.slot, "saved_at": saved.saved_at.isoformat()})
+    return jsonify({"slot": slot, "saved_at": saved_at.isoformat()})
 
 
 @api_bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
 from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
 from quizzes.opaque import UnknownId, ensure_public_ids, to_bank, with_public_ids
+from quizzes.qdata import QuestionData
 from quizzes.qtypes import get_type
 from training.extensions import db
 from training.models import CompetencyRecord, User
@@ -70,7 +72,8 @@ def attempts_left(quiz: Quiz, user: User) -> int | None:
 
 def in_progress_attempt(quiz: Quiz, user: User) -> Attempt | None:
     return db.session.scalar(sa.select(Attempt).where(
-        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state == "in_progress"))
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state == "in_progress")
+        .options(selectinload(Attempt.slots).joinedload(AttemptSlot.question_version)))
 
 
 def quizzes_open_to(user: User, now: datetime | None = None) -> list[Quiz]:
@@ -102,19 +105,22 @@ def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion
             continue
         if rule.category is None:
             continue
-        stmt = sa.select(Question).join(QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
+        # The pool with each question's current version, in one query (not one per drawn question).
+        stmt = sa.select(Question.id, QuestionVersion).join(
+            QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
             Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
         if rule.include_subcategories:
             stmt = stmt.where(Question.category_id.in_(subtree_ids(rule.category)))
         else:
             stmt = stmt.where(Question.category_id == rule.category_id)
-        pool = [q for q in db.session.scalars(stmt) if q.id not in used]
+        pool = [(question_id, version) for question_id, version in db.session.execute(stmt)
+                if question_id not in used]
         if len(pool) < rule.count:
             raise AttemptError(_("Ngân hàng câu hỏi không đủ câu cho bài kiểm tra này. Vui lòng báo giảng viên."),
                                409, "not_enough_questions")
-        for question in rng.sample(pool, rule.count):
-            chosen.append((question.current_version, rule.mark))
-            used.add(question.id)
+        for question_id, version in rng.sample(pool, rule.count):
+            chosen.append((version, rule.mark))
+            used.add(question_id)
     if not chosen:
         raise AttemptError(_("Bài kiểm tra chưa có câu hỏi."), 409, "no_questions")
     if quiz.shuffle_questions:
@@ -164,8 +170,7 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
         data = version_data(version)
         # Bank ids carry the authoring order (and so the key): the learner sees random ones.
         order = with_public_ids(qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng))
-        attempt.slots.append(AttemptSlot(slot=slot_number, question_version_id=version.id, max_mark=mark,
-                                         order=order))
+        attempt.slots.append(AttemptSlot(slot=slot_number, question_version=version, max_mark=mark, order=order))
     savepoint = db.session.begin_nested()
     try:
         db.session.add(attempt)
@@ -230,6 +235,59 @@ def save_answer(attempt: Attempt, slot_number: int, response, now: datetime | No
     slot.saved_at = now
     db.session.flush()
     return slot
+
+
+def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
+                      now: datetime | None = None) -> datetime:
+    """The autosave: store one answer of the learner's attempt, given in public ids; returns saved_at.
+
+    The hot path of exam day, so it reads one row (the slot with its attempt and question) and writes
+    one, under a guard the database evaluates: the UPDATE happens only while the attempt is still in
+    progress and before its deadline, and on PostgreSQL it holds a share lock on the attempt row, so a
+    submission waits for it or it waits for the submission (then finds it finished). A save refused
+    here is never stored later. Raises AttemptError: 404 not mine / no such slot, 409 closed, 422 bad.
+    """
+    now = now or now_utc()
+    row = db.session.execute(
+        sa.select(AttemptSlot.id, AttemptSlot.order, Attempt.user_id, Attempt.state, Attempt.deadline,
+                  QuestionVersion.qtype, QuestionVersion.data)
+        .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
+        .where(AttemptSlot.attempt_id == attempt_id, AttemptSlot.slot == slot_number)).one_or_none()
+    if row is None or row.user_id != user_id:
+        owner = db.session.scalar(sa.select(Attempt.user_id).where(Attempt.id == attempt_id))
+        if owner == user_id:
+            raise AttemptError(_("Không có câu số %(n)d trong bài làm này.", n=slot_number), 404, "not_found")
+        raise AttemptError(_("Không tìm thấy bài làm này."), 404, "not_found")
+    if row.state != "in_progress":
+        raise AttemptError(_("Bài làm đã nộp; không thể sửa câu trả lời."), 409, "finished")
+    if row.deadline is not None and now >= row.deadline:
+        raise AttemptError(_("Đã hết giờ làm bài; câu trả lời không được ghi nhận."), 409, "deadline_passed")
+    qtype = get_type(row.qtype)
+    data = QuestionData(qtype=row.qtype, name="", text="", data=row.data or {})
+    ids = (row.order or {}).get("ids")
+    if ids is None:  # an attempt from before opaque ids: draw them the slow way, once
+        attempt = db.session.get(Attempt, attempt_id)
+        ids = ensure_public_ids(get_slot(attempt, slot_number))
+        db.session.flush()
+    try:
+        response = to_bank(qtype.name, response, ids)
+    except UnknownId:
+        raise AttemptError(qtype.check_response(data, _NOT_AN_ANSWER) or _("Câu trả lời không hợp lệ."),
+                           422, "invalid_response") from None
+    if response is not None and response != "" and response != [] and response != {}:
+        problem = qtype.check_response(data, response)
+        if problem:
+            raise AttemptError(problem, 422, "invalid_response")
+    still_open = sa.exists(sa.select(Attempt.id).where(
+        Attempt.id == attempt_id, Attempt.state == "in_progress",
+        sa.or_(Attempt.deadline.is_(None), Attempt.deadline > now)).with_for_update(read=True))
+    updated = db.session.execute(
+        sa.update(AttemptSlot).where(AttemptSlot.id == row.id, still_open)
+        .values(response=response, saved_at=now).execution_options(synchronize_session=False))
+    if updated.rowcount != 1:
+        raise AttemptError(_("Bài làm đã nộp hoặc đã hết giờ; câu trả lời không được ghi nhận."), 409, "finished")
+    return now
 
 
 # --------------------------------------------------------------------------- submitting

@@ -101,8 +101,9 @@ def create_app(config=None) -> Flask:
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     i18n.init_app(app)
 
-    from training import auth_setup, errors, labels, security
+    from training import auth_setup, errors, labels, security, serving
 
+    serving.init_app(app)
     security.init_app(app)
     auth_setup.init_app(app)
     errors.init_app(app)

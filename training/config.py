@@ -18,7 +18,14 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # One storage round trip per limit per request: a fixed window, and no X-RateLimit headers (they
+    # would cost a second one on every autosave). A 429 still says Retry-After.
+    RATELIMIT_STRATEGY = "fixed-window"
+    RATELIMIT_HEADERS_ENABLED = False
+    # Graceful overload (training.serving): a request that waited longer than this for a server thread
+    # is answered 503 with Retry-After at once, so it is never done after its client gave up.
+    QUEUE_MAX_WAIT_S = 5
+    OVERLOAD_RETRY_AFTER_S = 5
     # Production refuses per-process (memory://) counts unless told that only one process serves.
     RATELIMIT_ALLOW_MEMORY = False
     # Failed logins are throttled per account and per (address, account) in training.services.throttle;
@@ -126,7 +133,7 @@ ENV_SETTINGS = (
     "LOGIN_BURST_PER_ADDRESS",
 )
 INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE", "TRUSTED_PROXIES", "API_TOKEN_DAYS", "SESSION_IDLE_HOURS",
-                    "SESSION_MAX_DAYS")
+                    "SESSION_MAX_DAYS", "QUEUE_MAX_WAIT_S", "OVERLOAD_RETRY_AFTER_S")
 BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "TEST_DEPLOYMENT", "RATELIMIT_ALLOW_MEMORY")
 # Secrets that are published (in this repository or its history) and so protect nothing.
 KNOWN_SECRETS = {"dev-only-not-secret", "testing-only", "change-me", "changeme", "secret", "dev", "development"}

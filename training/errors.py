@@ -19,11 +19,12 @@ _MESSAGES = {
     422: lambda: _("Dữ liệu gửi lên không hợp lệ."),
     429: lambda: _("Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."),
     500: lambda: _("Hệ thống gặp lỗi. Vui lòng thử lại sau."),
+    503: lambda: _("Hệ thống đang quá tải. Vui lòng thử lại sau ít giây."),
 }
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-          429: "rate_limited", 500: "server_error"}
+          429: "rate_limited", 500: "server_error", 503: "overloaded"}
 
 
 def wants_json() -> bool:
@@ -52,7 +53,12 @@ def init_app(app) -> None:
         if wants_json():
             response = json_error(status, message)
         else:
-            response = render_template("errors/error.html", status=status, message=message), status
+            response = app.make_response((render_template("errors/error.html", status=status, message=message),
+                                          status))
+        if status == 429:
+            limit = getattr(error, "limit", None)
+            window = getattr(getattr(limit, "limit", None), "get_expiry", lambda: 60)()
+            response.headers.setdefault("Retry-After", str(int(window)))
         return response
 
     @app.errorhandler(Exception)

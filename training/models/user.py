@@ -52,7 +52,8 @@ class User(UserMixin, db.Model):
 
     unit: Mapped[OrgUnit | None] = relationship()
     position: Mapped[Position | None] = relationship()
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Loaded when a role is asked for: the attempt API's hot path never needs them.
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="select")
     competency_records: Mapped[list[CompetencyRecord]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="CompetencyRecord.user_id"
     )

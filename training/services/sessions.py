@@ -110,13 +110,16 @@ def user_for_token(token: str, now: datetime | None = None) -> User | None:
     if not token:
         return None
     now = now or now_utc()
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == secret_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
+    # One query on every API request: the token and its user together (roles load only if asked).
+    row = db.session.execute(
+        sa.select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, User)
+        .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == secret_hash(token))).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.User.active:
         return None
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         db.session.commit()
-    return row.user
+    return row.User
 
 
 def live_tokens(user: User, now: datetime | None = None) -> list[ApiToken]:
