@@ -349,7 +349,7 @@ def test_project_bank_parses_cleanly(path):
     assert result.warnings == []
     expected = len(re.findall(r"\[id:", data.decode("utf-8")))
     assert len(result.questions) == expected
-    assert 45 <= expected <= 50
+    assert 45 <= expected <= 80  # at least 45 per competency (issue 13); banks grow with new lessons
     assert len(result.categories) == 1 and result.categories[0].path[0] == "Công chức số"
     assert len({p.question.idnumber for p in result.questions}) == expected
     for parsed in result.questions:
