@@ -7,13 +7,14 @@ api_bp = Blueprint("quizzes_api", __name__, url_prefix="/api/v1")
 
 def init_app(app) -> None:
     """Register the blueprints, the CLI and the setup hooks."""
-    from quizzes import cli, hr_sections, models, plan, views  # noqa: F401  (tables and routes)
+    from quizzes import cli, hr_sections, legal_hooks, models, plan, views  # noqa: F401  (tables and routes)
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     cli.register(app)
     hr_sections.register(app)
     plan.register(app)
+    legal_hooks.register(app)
     app.add_template_global(quizzes_for_course)
 
 

@@ -25,13 +25,16 @@ def me():
 
 def _error(exc: AttemptError):
     db.session.rollback()
-    return json_error(exc.status, str(exc), exc.code)
+    response = json_error(exc.status, str(exc), exc.code)
+    if exc.retry_after:  # a sitting that has not started: come back then
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _my_attempt(attempt_id: int) -> Attempt | None:
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != me().id:
-        return None  # another learner's attempt does not exist for me
+    if attempt is None or attempt.user_id != me().id or attempt.state == "prepared":
+        return None  # another learner's attempt, or one drawn for a sitting not started, does not exist for me
     return attempt
 
 

@@ -28,10 +28,11 @@ from training.models import CompetencyRecord, User
 class AttemptError(Exception):
     """A request about an attempt that cannot be honoured. `status` is the HTTP status it maps to."""
 
-    def __init__(self, message: str, status: int = 409, code: str = "conflict"):
+    def __init__(self, message: str, status: int = 409, code: str = "conflict", retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a sitting that has not started yet)
 
 
 def now_utc() -> datetime:
@@ -59,8 +60,9 @@ def finished_attempts(quiz: Quiz, user: User) -> list[Attempt]:
 
 
 def attempt_count(quiz: Quiz, user: User) -> int:
+    """Attempts started (a sitting's prepared attempt is not one until it starts)."""
     return db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
-        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)) or 0
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state != "prepared")) or 0
 
 
 def attempts_left(quiz: Quiz, user: User) -> int | None:
@@ -92,8 +94,12 @@ def next_start_time(quiz: Quiz, user: User) -> datetime | None:
 
 
 # --------------------------------------------------------------------------- drawing questions
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, float]]:
-    """The (version, mark) pairs an attempt asks, following the quiz rules."""
+def draw_questions(quiz: Quiz, rng: random.Random, pools: dict | None = None) -> list[tuple[QuestionVersion, float]]:
+    """The (version, mark) pairs an attempt asks, following the quiz rules.
+
+    `pools`, when given, keeps each rule's pool between calls: a sitting's preparation draws thousands
+    of attempts from one query per rule.
+    """
     chosen: list[tuple[QuestionVersion, float]] = []
     used: set[int] = set()
     for rule in quiz.rules:
@@ -105,16 +111,25 @@ def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion
             continue
         if rule.category is None:
             continue
-        # The pool with each question's current version, in one query (not one per drawn question).
-        stmt = sa.select(Question.id, QuestionVersion).join(
-            QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
-            Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
-        if rule.include_subcategories:
-            stmt = stmt.where(Question.category_id.in_(subtree_ids(rule.category)))
-        else:
-            stmt = stmt.where(Question.category_id == rule.category_id)
-        pool = [(question_id, version) for question_id, version in db.session.execute(stmt)
-                if question_id not in used]
+        rule_pool = pools.get(rule.id) if pools is not None else None
+        if rule_pool is None:
+            # The pool with each question's current version, in one query (not one per drawn question).
+            stmt = sa.select(Question.id, QuestionVersion).join(
+                QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
+                Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
+            if rule.include_subcategories:
+                stmt = stmt.where(Question.category_id.in_(subtree_ids(rule.category)))
+            else:
+                stmt = stmt.where(Question.category_id == rule.category_id)
+            if quiz.skip_flagged_questions:
+                from courses.legal import question_flagged
+
+                # A question citing a text that changed since it was last checked stays out, in the same query.
+                stmt = stmt.where(~question_flagged(Question.id))
+            rule_pool = [tuple(row) for row in db.session.execute(stmt)]
+            if pools is not None:
+                pools[rule.id] = rule_pool
+        pool = [(question_id, version) for question_id, version in rule_pool if question_id not in used]
         if len(pool) < rule.count:
             raise AttemptError(_("Ngân hàng câu hỏi không đủ câu cho bài kiểm tra này. Vui lòng báo giảng viên."),
                                409, "not_enough_questions")
@@ -135,12 +150,33 @@ def _deadline(quiz: Quiz, started: datetime) -> datetime | None:
     return deadline
 
 
+def draw_slots(quiz: Quiz, rng: random.Random,
+               pools: dict | None = None) -> list[tuple[int, QuestionVersion, float, dict]]:
+    """What a new attempt asks, slot by slot: (slot number, version, mark, option order with public ids).
+
+    One drawing for a start and for a sitting's preparation, so a prepared attempt is an attempt like
+    any other.
+    """
+    slots = []
+    for slot_number, (version, mark) in enumerate(draw_questions(quiz, rng, pools), start=1):
+        qtype = get_type(version.qtype)
+        data = version_data(version)
+        # Bank ids carry the authoring order (and so the key): the learner sees random ones.
+        order = with_public_ids(qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng))
+        slots.append((slot_number, version, mark, order))
+    return slots
+
+
 def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tuple[Attempt, bool]:
     """Resume the learner's attempt in progress, or start a new one. Returns (attempt, created).
 
+    While an exam sitting of the quiz expects the learner, the sitting decides (quizzes.sittings):
+    its prepared attempt starts in the join window, and the start is refused before and after it.
     Raises AttemptError when the quiz is closed, the attempts are used up, or the delay between
     attempts has not passed. Flushes; the caller commits.
     """
+    from quizzes.sittings import start_in_sitting  # sittings build on this module
+
     now = now or now_utc()
     current = in_progress_attempt(quiz, user)
     if current is not None:
@@ -148,6 +184,9 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
             submit_attempt(current, now, auto=True)
         else:
             return current, False
+    in_sitting = start_in_sitting(quiz, user, now)
+    if in_sitting is not None:
+        return in_sitting
     if not is_open(quiz, now):
         raise AttemptError(_("Bài kiểm tra này hiện không mở."), 403, "closed")
     # One count decides both the limit and the new number, so two parallel starts collide on the
@@ -162,14 +201,9 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
                            409, "wait")
     seed = secrets.randbits(48)
     rng = random.Random(seed)
-    drawn = draw_questions(quiz, rng)
     attempt = Attempt(quiz=quiz, user=user, number=used + 1, seed=seed, started_at=now,
                       deadline=_deadline(quiz, now))
-    for slot_number, (version, mark) in enumerate(drawn, start=1):
-        qtype = get_type(version.qtype)
-        data = version_data(version)
-        # Bank ids carry the authoring order (and so the key): the learner sees random ones.
-        order = with_public_ids(qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng))
+    for slot_number, version, mark, order in draw_slots(quiz, rng):
         attempt.slots.append(AttemptSlot(slot=slot_number, question_version=version, max_mark=mark, order=order))
     savepoint = db.session.begin_nested()
     try:
@@ -248,6 +282,14 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
     here is never stored later. Raises AttemptError: 404 not mine / no such slot, 409 closed, 422 bad.
     """
     now = now or now_utc()
+    cached = _SLOT_SNAPSHOTS.get((attempt_id, slot_number))
+    if cached is not None and cached.user_id == user_id:
+        # The slot's question, option ids and owner never change: only the guarded UPDATE is needed.
+        # Anything unexpected (a database rebuilt under a long-lived process) falls back to reading.
+        try:
+            return _store_answer(cached, attempt_id, slot_number, response, now)
+        except (AttemptError, TypeError, ValueError, KeyError):
+            _SLOT_SNAPSHOTS.pop((attempt_id, slot_number), None)
     row = db.session.execute(
         sa.select(AttemptSlot.id, AttemptSlot.order, Attempt.user_id, Attempt.state, Attempt.deadline,
                   QuestionVersion.qtype, QuestionVersion.data)
@@ -259,17 +301,42 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
         if owner == user_id:
             raise AttemptError(_("Không có câu số %(n)d trong bài làm này.", n=slot_number), 404, "not_found")
         raise AttemptError(_("Không tìm thấy bài làm này."), 404, "not_found")
+    if row.state == "prepared":  # drawn for a sitting that has not started: not the learner's yet
+        raise AttemptError(_("Không tìm thấy bài làm này."), 404, "not_found")
     if row.state != "in_progress":
         raise AttemptError(_("Bài làm đã nộp; không thể sửa câu trả lời."), 409, "finished")
     if row.deadline is not None and now >= row.deadline:
         raise AttemptError(_("Đã hết giờ làm bài; câu trả lời không được ghi nhận."), 409, "deadline_passed")
-    qtype = get_type(row.qtype)
-    data = QuestionData(qtype=row.qtype, name="", text="", data=row.data or {})
     ids = (row.order or {}).get("ids")
     if ids is None:  # an attempt from before opaque ids: draw them the slow way, once
         attempt = db.session.get(Attempt, attempt_id)
         ids = ensure_public_ids(get_slot(attempt, slot_number))
         db.session.flush()
+    snapshot = _SlotSnapshot(row.id, user_id, row.qtype, row.data or {}, ids)
+    if len(_SLOT_SNAPSHOTS) >= _SLOT_SNAPSHOTS_MAX:
+        _SLOT_SNAPSHOTS.clear()
+    _SLOT_SNAPSHOTS[(attempt_id, slot_number)] = snapshot
+    return _store_answer(snapshot, attempt_id, slot_number, response, now)
+
+
+@dataclass(frozen=True)
+class _SlotSnapshot:
+    slot_id: int
+    user_id: int
+    qtype: str
+    data: dict
+    ids: dict
+
+
+# What an autosave needs of a slot, kept per process: it is fixed when the attempt starts.
+_SLOT_SNAPSHOTS: dict[tuple[int, int], _SlotSnapshot] = {}
+_SLOT_SNAPSHOTS_MAX = 200_000
+
+
+def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, response, now: datetime) -> datetime:
+    qtype = get_type(snapshot.qtype)
+    data = QuestionData(qtype=snapshot.qtype, name="", text="", data=snapshot.data)
+    ids = snapshot.ids
     try:
         response = to_bank(qtype.name, response, ids)
     except UnknownId:
@@ -280,13 +347,20 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
         if problem:
             raise AttemptError(problem, 422, "invalid_response")
     still_open = sa.exists(sa.select(Attempt.id).where(
-        Attempt.id == attempt_id, Attempt.state == "in_progress",
+        Attempt.id == attempt_id, Attempt.user_id == snapshot.user_id, Attempt.state == "in_progress",
         sa.or_(Attempt.deadline.is_(None), Attempt.deadline > now)).with_for_update(read=True))
     updated = db.session.execute(
-        sa.update(AttemptSlot).where(AttemptSlot.id == row.id, still_open)
+        sa.update(AttemptSlot).where(AttemptSlot.id == snapshot.slot_id, AttemptSlot.attempt_id == attempt_id,
+                                     AttemptSlot.slot == slot_number, still_open)
         .values(response=response, saved_at=now).execution_options(synchronize_session=False))
     if updated.rowcount != 1:
-        raise AttemptError(_("Bài làm đã nộp hoặc đã hết giờ; câu trả lời không được ghi nhận."), 409, "finished")
+        state, deadline = db.session.execute(sa.select(Attempt.state, Attempt.deadline)
+                                             .where(Attempt.id == attempt_id)).one_or_none() or (None, None)
+        if state is None:
+            raise AttemptError(_("Không tìm thấy bài làm này."), 404, "not_found")
+        if state == "in_progress" and deadline is not None and now >= deadline:
+            raise AttemptError(_("Đã hết giờ làm bài; câu trả lời không được ghi nhận."), 409, "deadline_passed")
+        raise AttemptError(_("Bài làm đã nộp; không thể sửa câu trả lời."), 409, "finished")
     return now
 
 
@@ -313,6 +387,7 @@ def _claim(attempt: Attempt) -> bool:
 
 def _reread(attempt: Attempt) -> Attempt:
     return db.session.scalar(sa.select(Attempt).where(Attempt.id == attempt.id)
+                             .options(selectinload(Attempt.slots).joinedload(AttemptSlot.question_version))
                              .execution_options(populate_existing=True))
 
 

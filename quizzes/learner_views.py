@@ -18,8 +18,8 @@ from training.extensions import db
 
 def _my_attempt_or_404(attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != current_user.id:
-        abort(404)
+    if attempt is None or attempt.user_id != current_user.id or attempt.state == "prepared":
+        abort(404)  # a sitting's prepared attempt is nobody's to see before the start
     return attempt
 
 

@@ -1,13 +1,13 @@
 """Question bank (categories, questions, versions, tags), quizzes, rules, attempts and their slots."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.extensions import db
-from training.models import Competency, User
+from training.models import Competency, OrgUnit, Position, User
 from training.models.types import UTCDateTime, sort_key_type, utcnow
 
 GRADING_METHODS = ("highest", "last", "first", "average")
@@ -120,6 +120,11 @@ class Quiz(db.Model):
     review_correctness: Mapped[str] = mapped_column(sa.String(20), default="after_submit")
     review_right_answers: Mapped[str] = mapped_column(sa.String(20), default="after_close")
     review_feedback: Mapped[str] = mapped_column(sa.String(20), default="after_submit")
+    # Taken only in exam sittings (quizzes.sittings): a learner with no sitting open to them cannot start.
+    only_in_sittings: Mapped[bool] = mapped_column(default=False)
+    # Leave out of the draw the questions the legal-basis register flags (courses.legal): a text they
+    # cite changed after they were last checked. On by default, new and existing quizzes alike.
+    skip_flagged_questions: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     competency: Mapped[Competency | None] = relationship()
@@ -155,14 +160,16 @@ class Attempt(db.Model):
         sa.Index("ix_attempts_user_quiz_state", "user_id", "quiz_id", "state"),
         sa.Index("uq_attempts_one_in_progress", "quiz_id", "user_id", unique=True,
                  postgresql_where=sa.text("state = 'in_progress'"), sqlite_where=sa.text("state = 'in_progress'")),
-        sa.CheckConstraint("state IN ('in_progress', 'finished')", name="state"),
+        sa.CheckConstraint("state IN ('prepared', 'in_progress', 'finished')", name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(default=1)
-    state: Mapped[str] = mapped_column(sa.String(20), default="in_progress")  # in_progress / finished
+    # prepared (drawn ahead of an exam sitting, not started: its number is minus the sitting's id, so the
+    # unique key also holds one prepared attempt per learner and sitting) / in_progress / finished
+    state: Mapped[str] = mapped_column(sa.String(20), default="in_progress")
     seed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -199,3 +206,83 @@ class AttemptSlot(db.Model):
 
     attempt: Mapped[Attempt] = relationship(back_populates="slots")
     question_version: Mapped[QuestionVersion] = relationship()
+
+
+LATE_POLICIES = ("remaining", "full")
+SITTING_TARGETS = ("unit", "people")
+
+
+class Sitting(db.Model):
+    """An exam sitting (ca thi): a quiz taken together at a set time by a unit subtree (narrowed to a
+    position when set) or by a list of officials.
+
+    Learners may start from `starts_at` until the join window closes; a late joiner's deadline is the
+    sitting's (`remaining`: start + time limit) or their own (`full`: join + time limit). Until
+    `ends_at` (window end + time limit, the last possible deadline) the sitting decides its members'
+    starts of the quiz.
+    """
+
+    __tablename__ = "quiz_sittings"
+    __table_args__ = (
+        sa.CheckConstraint("late_policy IN ('remaining', 'full')", name="late_policy"),
+        sa.CheckConstraint("target IN ('unit', 'people')", name="target"),
+        sa.CheckConstraint("join_window_s > 0 AND time_limit_s > 0", name="durations"),
+        sa.Index("ix_quiz_sittings_quiz_ends", "quiz_id", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    join_window_s: Mapped[int] = mapped_column()
+    # The sitting's own time limit (prefilled from the quiz's): a quiz with none can still be sat.
+    time_limit_s: Mapped[int] = mapped_column()
+    late_policy: Mapped[str] = mapped_column(sa.String(10), default="remaining")
+    target: Mapped[str] = mapped_column(sa.String(10), default="unit")
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"))
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    quiz: Mapped[Quiz] = relationship()
+    unit: Mapped[OrgUnit | None] = relationship()
+    position: Mapped[Position | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def joins_until(self) -> datetime:
+        """The end of the join window: no one starts after it."""
+        return self.starts_at + timedelta(seconds=self.join_window_s)
+
+    def phase(self, now: datetime) -> str:
+        """upcoming (before the start), open (join window), closed (members still answering), ended."""
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if now < self.starts_at:
+            return "upcoming"
+        if now < self.joins_until:
+            return "open"
+        return "closed" if now < self.ends_at else "ended"
+
+
+class SittingMember(db.Model):
+    """A learner expected at a sitting: when they opened the lobby, and their attempt (prepared ahead,
+    then started, then finished: the attempt's state says which)."""
+
+    __tablename__ = "quiz_sitting_members"
+    __table_args__ = (sa.UniqueConstraint("sitting_id", "user_id", name="uq_quiz_sitting_members_sitting_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(sa.ForeignKey("quiz_sittings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attempts.id", ondelete="SET NULL"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lobby_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    sitting: Mapped[Sitting] = relationship()
+    user: Mapped[User] = relationship()
+    attempt: Mapped[Attempt | None] = relationship()

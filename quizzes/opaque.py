@@ -19,8 +19,9 @@ class UnknownId(ValueError):
 
 
 def _new_id(taken: set[str]) -> str:
+    # The alphabet has exactly 32 letters: each random byte's low 5 bits pick one, uniformly.
     while True:
-        candidate = "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+        candidate = "".join(ALPHABET[byte & 31] for byte in secrets.token_bytes(ID_LENGTH))
         if candidate not in taken:
             taken.add(candidate)
             return candidate

@@ -1,19 +1,50 @@
 """What the learner sees of an attempt (never the key), and what review may show."""
 from __future__ import annotations
 
+import json
+
 from quizzes.bank import version_data
 from quizzes.models import Attempt, AttemptSlot
 from quizzes.opaque import ensure_public_ids, public_view, to_public
-from quizzes.qtypes import get_type
+from quizzes.qtypes import QuestionType, get_type
 from quizzes.richtext import to_safe_html
+
+
+# Rendering a question (Markdown, the HTML sanitiser) is most of what starting an attempt costs; a
+# version's rendering never changes while its content does not, so each process keeps it. The key
+# holds the content itself, so an edit in place (a version no attempt has used yet) renders anew.
+_RENDERED: dict[tuple, dict] = {}
+_RENDERED_MAX = 5000
+
+
+def _rendered(version) -> dict:
+    """The learner view of a version with options and items in authoring order (bank ids)."""
+    key = (version.id, version.qtype, version.text_format, version.text,
+           json.dumps(version.data, sort_keys=True, ensure_ascii=False, default=str))
+    view = _RENDERED.get(key)
+    if view is None:
+        view = get_type(version.qtype).learner_view(version_data(version), {})
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = view
+    return view
+
+
+def _in_order(entries: list[dict], wanted) -> list[dict]:
+    by_id = {entry["id"]: entry for entry in entries}
+    return [by_id[i] for i in QuestionType.ordered(list(by_id), wanted)]
 
 
 def slot_view(slot: AttemptSlot) -> dict:
     """The learner's view of one slot: type, text, options (and matching items), in the stored order,
     each option and item under the slot's random public id."""
     version = slot.question_version
-    view = public_view(get_type(version.qtype).learner_view(version_data(version), slot.order or {}),
-                       ensure_public_ids(slot))
+    order = slot.order or {}
+    view = dict(_rendered(version))
+    for key in ("options", "items"):
+        if view.get(key) and version.qtype != "truefalse":
+            view[key] = _in_order(view[key], order.get(key))
+    view = public_view(view, ensure_public_ids(slot))
     return {
         "slot": slot.slot,
         "type": view.get("type", version.qtype),

@@ -45,6 +45,8 @@ def _refuse_stale_requests():
             message=_("Hệ thống đang quá tải. Vui lòng thử lại sau ít giây; câu trả lời của bạn vẫn được giữ.")),
             503))
     response.headers["Retry-After"] = retry
+    if not wants_json():
+        response.headers["Refresh"] = retry  # a self-refreshing page (the exam lobby) tries again by itself
     return response
 
 

@@ -72,7 +72,8 @@ class Matching(QuestionType):
         item_ids = {p["id"] for p in items(q)}
         option_ids = set(options(q))
         if not isinstance(response, dict) or not all(
-                k in item_ids and (v in option_ids or v in ("", None)) for k, v in response.items()):
+                k in item_ids and (v in ("", None) or (isinstance(v, str) and v in option_ids))
+                for k, v in response.items()):
             return "Câu trả lời phải ghép các mục của câu hỏi với các lựa chọn của nó."
         return None
 

@@ -12,7 +12,7 @@ LABELS = {"true": "Đúng", "false": "Sai"}
 def _choice(response) -> str | None:
     if isinstance(response, bool):
         return "true" if response else "false"
-    return response if response in LABELS else None
+    return response if isinstance(response, str) and response in LABELS else None
 
 
 @register

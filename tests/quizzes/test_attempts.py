@@ -284,3 +284,39 @@ def test_parallel_starts_respect_the_attempt_limit(app, learner):
     results = _parallel(app, 6, lambda c: c.post(f"/api/v1/quizzes/{quiz_id}/attempts").status_code)
     assert set(results) <= {200, 201, 409} and results.count(201) == 1
     assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_any_json_shape_for_any_question_type_is_a_422_not_a_500(client, learner):
+    """What a client can send: every JSON shape against every kind of question."""
+    from quizzes.bank import create_question, ensure_category
+    from quizzes.models import Quiz, QuizRule
+    from quizzes.qdata import QuestionData
+
+    category = ensure_category(["Hình dạng"])
+    questions = [
+        create_question(category, QuestionData(qtype="truefalse", name="TF", text="Đúng hay sai?",
+                                               data={"correct": True})),
+        create_question(category, QuestionData(qtype="matching", name="Ghép", text="Ghép", data={
+            "shuffle": True, "distractors": ["C"], "pairs": [{"id": "i1", "text": "a", "answer": "A"},
+                                                             {"id": "i2", "text": "b", "answer": "B"}]})),
+        create_question(category, QuestionData(qtype="multi", name="Nhiều", text="Chọn", data={"options": [
+            {"id": "o1", "text": "x", "fraction": 0.5}, {"id": "o2", "text": "y", "fraction": 0.5},
+            {"id": "o3", "text": "z", "fraction": -1}]})),
+        create_question(category, QuestionData(qtype="numerical", name="Số", text="Bao nhiêu?",
+                                               data={"answers": [{"value": 3, "tolerance": 0, "fraction": 1}]})),
+        create_question(category, QuestionData(qtype="shortanswer", name="Ngắn", text="Gì?",
+                                               data={"answers": [{"text": "có", "fraction": 1}]})),
+    ]
+    quiz = Quiz(title="Hình dạng", status="published", pass_percent=70)
+    for n, question in enumerate(questions, start=1):
+        quiz.rules.append(QuizRule(position=n, question=question, count=1))
+    db.session.add(quiz)
+    db.session.commit()
+    payload = start(client, quiz).get_json()
+    shapes = [[1], {"a": [1]}, {"x": {"y": 1}}, [[1]], 1.5, True, None, "", {}, [], "khong-co", [None], {"": ""},
+              {"k": None}, 10**40, "x" * 10000]
+    for question in payload["questions"]:
+        for shape in shapes:
+            response = client.put(f"/api/v1/attempts/{payload['attempt_id']}/answers/{question['slot']}",
+                                   json={"response": shape})
+            assert response.status_code in (200, 422), (question["type"], shape, response.get_json())
