@@ -14,9 +14,10 @@ RECENT_ATTEMPTS = 50
 
 def attempts_section(user: User):
     attempts = db.session.scalars(
-        sa.select(Attempt).options(joinedload(Attempt.quiz)).where(Attempt.user_id == user.id)
+        sa.select(Attempt).options(joinedload(Attempt.quiz)).where(Attempt.user_id == user.id, Attempt.state != "prepared")
         .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(RECENT_ATTEMPTS)).all()
-    total = db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(Attempt.user_id == user.id))
+    total = db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(Attempt.user_id == user.id,
+                                                                         Attempt.state != "prepared"))
     return [(_l("Bài kiểm tra đã làm"), "hr/sections/attempts.html",
              {"attempts": attempts, "total": total, "limit": RECENT_ATTEMPTS})]
 

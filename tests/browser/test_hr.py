@@ -66,7 +66,7 @@ def test_ward_dashboard_charts_fit_a_phone(live_server, phone, ward_office, chec
     texts = _boxes(phone, "svg.chart text")
     assert texts and [t for t in texts if t["left"] < 0 or t["right"] > width] == []
 
-    cells = _boxes(phone, "svg.heatmap rect.cell")
+    cells = _boxes(phone, "svg.heatmap g.cell rect")
     assert len(cells) == 2 * 5  # the ward's own officials and its department, five competencies each
     assert all(0 <= cell["left"] and cell["right"] <= width for cell in cells), cells
     heads = _boxes(phone, "svg.heatmap .column-head")

@@ -1,5 +1,8 @@
-"""HR dashboard: counts against a hand-built org, expiring windows on their boundaries, charts,
-drill-down, gaps by position, candidates, scope, and the official page's sections."""
+"""HR overview: counts against a hand-built org, expiring windows on their day boundaries, charts,
+drill-down, gaps by position, candidates, scope, and the official page's sections.
+
+HR's figures are about a day in Vietnam: a record expiring on that day no longer counts, one expiring
+within N days of it is "expiring" (the kept counts of training.hr.counts bucket records by day)."""
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -51,10 +54,10 @@ def hr_org(org, make_unit, make_position, make_user):
         _record(people["b1"], code, expires=NOW + timedelta(days=90) if code == "ai" else LONG)
         if code != "info_security":
             _record(people["a2"], code)
-    _record(people["a2"], "info_security", expires=NOW)  # expires this very moment: no longer held
+    _record(people["a2"], "info_security", expires=NOW)  # expires today: no longer held today
     _record(people["a3"], "e_documents")
-    _record(people["a3"], "info_security", expires=NOW + timedelta(days=30))  # last second of the 30-day window
-    _record(people["a4"], "e_documents", expires=NOW + timedelta(days=30, seconds=1))  # just outside it
+    _record(people["a3"], "info_security", expires=NOW + timedelta(days=30))  # the last day of the 30-day window
+    _record(people["a4"], "e_documents", expires=NOW + timedelta(days=31))  # the day after it: outside
     _record(people["a4"], "info_security", revoked=NOW - timedelta(days=1))
     _record(people["b1"], "digital_signature", expires=NOW + timedelta(days=10))  # renewed: not expiring
     _record(people["b3"], "e_documents")
@@ -66,15 +69,16 @@ def hr_org(org, make_unit, make_position, make_user):
 
 # --------------------------------------------------------------------------- services
 def test_competency_columns_include_the_fifth(hr_org):
-    from training.hr.dashboard import competency_columns
+    from training.hr.overview import competency_columns
 
     assert [c.code for c in competency_columns()] == list(CODES)
 
 
 def test_city_rows_count_each_ward_subtree(hr_org):
-    from training.hr.dashboard import summary, total_row, unit_rows
+    from training.hr.overview import summary
 
-    rows, total = summary(hr_org["city"], NOW)
+    result = summary(hr_org["city"], NOW)
+    rows, total = result.rows, result.total
     assert [(r.unit.code, r.direct) for r in rows] == [("HCM", True), ("HCM-BT", False), ("HCM-COL", False)]
     direct, ward_b, ward_a = rows
     assert (direct.officials, direct.qualified) == (1, 0)
@@ -85,32 +89,49 @@ def test_city_rows_count_each_ward_subtree(hr_org):
     assert ward_a.expiring["e_documents"] == {30: 0, 60: 1, 90: 1}
     assert (ward_b.officials, ward_b.qualified) == (3, 1)
     assert ward_b.held == {"digital_signature": 1, "e_documents": 2, "info_security": 1,
-                           "online_services": 1, "ai": 1}
+                           "online_services": 1, "ai": 1}  # Huy's record is dated tomorrow: not yet
     assert ward_b.expiring["ai"] == {30: 0, 60: 0, 90: 1}
-    assert ward_b.expiring["digital_signature"] == {30: 0, 60: 0, 90: 0}
+    assert ward_b.expiring["digital_signature"] == {30: 0, 60: 0, 90: 0}  # renewed already
     assert (total.unit.code, total.officials, total.qualified) == ("HCM", 9, 3)
     assert total.held["e_documents"] == 6
-    assert [r.unit.code for r in unit_rows(hr_org["city"], NOW)] == ["HCM", "HCM-BT", "HCM-COL"]
-    assert total_row(hr_org["city"], NOW).officials == 9
 
 
 def test_ward_rows_are_departments_plus_direct_officials(hr_org):
-    from training.hr.dashboard import total_row, unit_rows
+    from training.hr.overview import summary
 
-    rows = unit_rows(hr_org["ward_a"], NOW)
-    assert [(r.unit.code, r.direct, r.officials, r.qualified) for r in rows] == [
+    result = summary(hr_org["ward_a"], NOW)
+    assert [(r.unit.code, r.direct, r.officials, r.qualified) for r in result.rows] == [
         ("HCM-COL", True, 2, 0), ("HCM-COL-KT", False, 1, 1), ("HCM-COL-VP", False, 2, 1)]
-    assert total_row(hr_org["ward_a"], NOW).officials == 5
+    assert result.total.officials == 5
     # Admin: the top-level units.
-    assert [r.unit.code for r in unit_rows(None, NOW)] == ["HCM"]
-    assert total_row(None, NOW).officials == 9
+    everything = summary(None, NOW)
+    assert [r.unit.code for r in everything.rows] == ["HCM"] and everything.total.officials == 9
+
+
+def test_record_dated_tomorrow_counts_from_tomorrow(hr_org, client):
+    """A record dated in the future counts from its day; the first HR request that day recounts it."""
+    from training.hr import upkeep
+    from training.hr.overview import summary
+
+    b3 = hr_org["people"]["b3"]
+    tomorrow = NOW + timedelta(days=1)
+    assert summary(hr_org["ward_b"], NOW).total.held["info_security"] == 1
+    original = upkeep.utcnow
+    upkeep.utcnow = lambda: tomorrow
+    try:
+        _login(client, "hr.city@example.vn")
+        page = client.get("/hr/units/HCM-BT?status=qualified").get_data(as_text=True)
+        assert b3.full_name in page[page.index('id="officials"'):]
+        assert summary(hr_org["ward_b"], tomorrow).total.held["info_security"] == 2
+    finally:
+        upkeep.utcnow = original
 
 
 def test_overdue_assignments_per_unit(hr_org):
     from courses.assignments import today_in_vietnam
     from courses.models import Assignment, CourseProgress
     from tests.courses.helpers import make_course
-    from training.hr.dashboard import summary
+    from training.hr.overview import summary
 
     people = hr_org["people"]
     today = today_in_vietnam(NOW)
@@ -124,17 +145,16 @@ def test_overdue_assignments_per_unit(hr_org):
         CourseProgress(user_id=people["a1"].id, course_id=first.id, completed_at=NOW),
     ])
     db.session.commit()
-    rows, total = summary(hr_org["city"], NOW)
-    assert {r.unit.code: r.overdue_assignments for r in rows} == {"HCM": 0, "HCM-BT": 1, "HCM-COL": 5}
-    assert total.overdue_assignments == 6
-    ward_rows, _ = summary(hr_org["ward_a"], NOW)
-    assert [r.overdue_assignments for r in ward_rows] == [2, 1, 2]
+    result = summary(hr_org["city"], NOW)
+    assert {r.unit.code: r.overdue_assignments for r in result.rows} == {"HCM": 0, "HCM-BT": 1, "HCM-COL": 5}
+    assert result.total.overdue_assignments == 6
+    assert [r.overdue_assignments for r in summary(hr_org["ward_a"], NOW).rows] == [2, 1, 2]
 
 
 def test_heatmap_shares(hr_org):
-    from training.hr.dashboard import heatmap
+    from training.hr.overview import competency_columns, heatmap_from_rows, summary
 
-    heat = heatmap(hr_org["city"], NOW)
+    heat = heatmap_from_rows(summary(hr_org["city"], NOW).rows, competency_columns())
     assert [c.code for c in heat.competencies] == list(CODES)
     ward_a, ward_b = hr_org["ward_a"].id, hr_org["ward_b"].id
     assert heat.share[ward_a, "e_documents"] == pytest.approx(0.8)
@@ -143,27 +163,77 @@ def test_heatmap_shares(hr_org):
     assert heat.officials[ward_a] == 5 and heat.direct_unit_id == hr_org["city"].id
 
 
-def test_qualified_trend_follows_the_history(org, make_position, make_user):
-    from training.hr.dashboard import qualified_trend
+@pytest.fixture
+def clock(monkeypatch):
+    """HR's clock (the day figures are about, when month-end snapshots are taken), set by the test:
+    requested before `org` so that everything the test writes happens at the test's own moments."""
+    from training.hr import upkeep
 
+    now = {"at": datetime(2025, 11, 20, 3, tzinfo=timezone.utc)}
+    monkeypatch.setattr(upkeep, "utcnow", lambda: now["at"])
+    return now
+
+
+def test_qualified_trend_follows_the_history(clock, org, make_position, make_user):
+    """Each finished month is what was true at its end (the snapshot taken before the first change
+    after it); the current month is today."""
+    from training.hr.overview import qualified_trend
+
+    utc = timezone.utc
     position = make_position("CV-HCC", "Chuyên viên một cửa", [_competency("e_documents"),
                                                                _competency("info_security")])
     early = make_user("o1@example.vn", "Trần Văn Minh", unit=org["ward_a"], position=position)
     late = make_user("o2@example.vn", "Lê Thị Bích", unit=org["ward_a"], position=position)
-    utc = timezone.utc
+    clock["at"] = datetime(2025, 12, 10, 2, tzinfo=utc)
     for code in ("e_documents", "info_security"):
-        _record(early, code, achieved=datetime(2025, 12, 10, tzinfo=utc), expires=datetime(2027, 1, 1, tzinfo=utc))
-        ends = datetime(2026, 3, 10, tzinfo=utc) if code == "info_security" else datetime(2027, 1, 1, tzinfo=utc)
-        _record(late, code, achieved=datetime(2026, 2, 20, tzinfo=utc), expires=ends)
+        _record(early, code, achieved=clock["at"], expires=datetime(2027, 1, 1, tzinfo=utc))
     db.session.commit()
-    trend = qualified_trend(org["city"], datetime(2026, 3, 15, 5, tzinfo=utc), months=5)
+    clock["at"] = datetime(2026, 2, 20, 2, tzinfo=utc)
+    for code in ("e_documents", "info_security"):
+        ends = datetime(2026, 3, 10, tzinfo=utc) if code == "info_security" else datetime(2027, 1, 1, tzinfo=utc)
+        _record(late, code, achieved=clock["at"], expires=ends)
+    db.session.commit()
+    clock["at"] = datetime(2026, 3, 15, 5, tzinfo=utc)
+    trend = qualified_trend(org["city"], date(2026, 3, 15), months=5)
     assert trend == [(date(2025, 11, 30), 0.0), (date(2025, 12, 31), 0.5), (date(2026, 1, 31), 0.5),
                      (date(2026, 2, 28), 1.0), (date(2026, 3, 15), 0.5)]
-    assert len(qualified_trend(org["city"], datetime(2026, 3, 15, 5, tzinfo=utc))) == 12
+    assert len(qualified_trend(org["city"], date(2026, 3, 15))) == 12
+    # A move after a month's end leaves that month as it was: Bích's move to ward B in March does
+    # not rewrite ward A's February.
+    late.unit = org["ward_b"]
+    db.session.commit()
+    assert qualified_trend(org["ward_a"], date(2026, 3, 15), months=2) == [(date(2026, 2, 28), 1.0),
+                                                                         (date(2026, 3, 15), 1.0)]
+    assert qualified_trend(org["ward_b"], date(2026, 3, 15), months=2) == [(date(2026, 2, 28), 0.0),
+                                                                         (date(2026, 3, 15), 0.0)]
 
 
-def test_trend_counts_agree_with_the_rule(hr_org, make_position, make_user):
-    from training.hr.dashboard import qualified_counts_at, subtree_unit_ids
+def test_rebuild_recounts_past_months_from_the_records(clock, org, make_position, make_user, runner):
+    from training.hr.overview import qualified_trend
+
+    utc = timezone.utc
+    position = make_position("CV-HCC", "Chuyên viên một cửa", [_competency("e_documents")])
+    person = make_user("o1@example.vn", "Trần Văn Minh", unit=org["ward_a"], position=position)
+    make_user("o2@example.vn", "Lê Thị Bích", unit=org["ward_a"], position=position)
+    _record(person, "e_documents", achieved=datetime(2025, 12, 10, tzinfo=utc),
+            expires=datetime(2026, 2, 10, tzinfo=utc))
+    db.session.commit()  # written on 20 November with past-dated achievements: history is not yet known
+    clock["at"] = datetime(2026, 3, 15, 5, tzinfo=utc)
+    result = runner.invoke(args=["hr", "rebuild-counts"])
+    assert result.exit_code == 0, result.output
+    assert "Đã dựng lại số liệu nhân sự" in result.output
+    assert qualified_trend(org["city"], date(2026, 3, 15), months=5) == [
+        (date(2025, 11, 30), 0.0), (date(2025, 12, 31), 0.5), (date(2026, 1, 31), 0.5), (date(2026, 2, 28), 0.0),
+        (date(2026, 3, 15), 0.0)]
+
+
+def test_kept_figures_agree_with_the_rule_on_coming_days(hr_org, make_position, make_user, monkeypatch):
+    """Nothing happens at midnight: on each coming day (after the recount of records dated that
+    day, which the first HR request of the day makes) the kept figures equal a recount by the rule."""
+    from training.hr import upkeep
+    from training.hr.counts import unit_figures
+    from training.hr.officials_filter import subtree_ids
+    from training.hr.overview import as_day
     from training.services.qualification import qualified_condition
 
     empty = make_position("KHAC", "Vị trí không yêu cầu gì", [])
@@ -172,18 +242,28 @@ def test_trend_counts_agree_with_the_rule(hr_org, make_position, make_user):
         for code in CODES:
             _record(hr_org["people"][person], code, expires=NOW + timedelta(days=45))
     db.session.commit()
-    moments = [NOW - timedelta(days=40), NOW - timedelta(days=5), NOW, NOW + timedelta(days=20),
-               NOW + timedelta(days=31), NOW + timedelta(days=50), NOW + timedelta(days=95)]
-    for root in (hr_org["city"], hr_org["ward_a"], hr_org["ward_b"], None):
-        expected = [db.session.scalar(sa.select(sa.func.count(User.id)).where(
-            User.active.is_(True), User.unit_id.in_(subtree_unit_ids(root)), qualified_condition(moment)))
-            for moment in moments]
-        assert qualified_counts_at(root, moments) == expected, root
-    assert qualified_counts_at(hr_org["city"], [NOW]) == [5]
+    today = as_day(NOW)
+    for days in (0, 1, 20, 31, 44, 45, 95):
+        day = today + timedelta(days=days)
+        monkeypatch.setattr(upkeep, "utcnow", lambda days=days: NOW + timedelta(days=days))
+        upkeep.catch_up(db.session)
+        db.session.commit()
+        for root in (hr_org["city"], hr_org["ward_a"], hr_org["ward_b"]):
+            expected = db.session.scalar(sa.select(sa.func.count(User.id)).where(
+                User.active.is_(True), User.unit_id.in_(subtree_ids(root)), qualified_condition(day)))
+            assert unit_figures([(root.id, False)], day)[root.id, False].qualified == expected, (root.code, day)
+
+
+def _names(selection, page=1):
+    from training.hr.officials_filter import page_of_officials
+
+    return [u.full_name for u in page_of_officials(selection, page).items]
 
 
 def test_position_gaps_lacking_and_candidates(hr_org):
-    from training.hr.dashboard import candidates_for, lacking_officials, position_gaps
+    from training.hr.gaps import position_gaps
+    from training.hr.officials_filter import (OfficialFilters, candidates_condition, select_officials,
+                                              with_extra)
 
     people, p1, p2 = hr_org["people"], hr_org["p1"], hr_org["p2"]
     gaps = {gap.position.code: gap for gap in position_gaps(hr_org["city"], NOW)}
@@ -193,13 +273,21 @@ def test_position_gaps_lacking_and_candidates(hr_org):
     assert gaps["CV-HCC"].officials == 3 and gaps["CV-HCC"].lacking == {"e_documents": 0, "info_security": 2}
     assert position_gaps(hr_org["ward_a"], NOW)[0].lacking == {"e_documents": 0, "info_security": 1}
 
-    names = lambda stmt: [u.full_name for u in db.session.scalars(stmt)]  # noqa: E731
-    assert names(lacking_officials(hr_org["city"], p2, "info_security", NOW)) == ["Đỗ Thị Hằng", "Ngô Gia Huy"]
-    assert names(lacking_officials(hr_org["ward_a"], p2, "info_security", NOW)) == ["Đỗ Thị Hằng"]
+    def lacking(root):
+        return _names(select_officials(root, OfficialFilters(position=str(p2.id), competency="info_security",
+                                                             holding="no"), NOW))
+
+    assert lacking(hr_org["city"]) == ["Đỗ Thị Hằng", "Ngô Gia Huy"]
+    assert lacking(hr_org["ward_a"]) == ["Đỗ Thị Hằng"]
+
+    def candidates(position, root):
+        selection = select_officials(root, OfficialFilters(), NOW)
+        return _names(with_extra(selection, *candidates_condition(position, selection.day)))
+
     # Whoever holds e-documents and information security could take a one-stop-shop desk.
-    assert names(candidates_for(p2, hr_org["city"], NOW)) == ["Phạm Quốc Dũng", "Huỳnh Minh Khoa", "Trần Văn Minh"]
-    assert names(candidates_for(p1, hr_org["ward_a"], NOW)) == ["Trần Văn Minh"]
-    assert people["a5"].full_name not in names(candidates_for(p1, None, NOW))  # inactive
+    assert candidates(p2, hr_org["city"]) == ["Phạm Quốc Dũng", "Huỳnh Minh Khoa", "Trần Văn Minh"]
+    assert candidates(p1, hr_org["ward_a"]) == ["Trần Văn Minh"]
+    assert people["a5"].full_name not in candidates(p1, None)  # inactive
 
 
 # --------------------------------------------------------------------------- charts
@@ -213,9 +301,10 @@ def test_cell_colours_keep_text_contrast():
 
 def test_heatmap_svg_writes_the_shares(hr_org):
     from training.hr.charts import heatmap_svg
-    from training.hr.dashboard import heatmap
+    from training.hr.overview import competency_columns, heatmap_from_rows, summary
 
-    svg = str(heatmap_svg(heatmap(hr_org["city"], NOW), lambda unit, direct: unit.name))
+    heat = heatmap_from_rows(summary(hr_org["city"], NOW).rows, competency_columns())
+    svg = str(heatmap_svg(heat, lambda unit, direct: unit.name))
     assert 'role="img"' in svg and "aria-label=" in svg and "<title" in svg and "<desc" in svg
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     for share in ("80%", "67%", "33%", "40%", "0%"):
@@ -368,9 +457,9 @@ def test_official_page_shows_competencies_and_sections(client, hr_org):
 
 def test_many_units_are_shown_a_page_at_a_time(client, auth, make_user, make_unit, monkeypatch):
     """A country's thousands of communes: the overview pages its unit rows instead of one huge page."""
-    from training.hr import dashboard_views
+    from training.hr import overview
 
-    monkeypatch.setattr(dashboard_views, "UNIT_ROWS_PER_PAGE", 2)
+    monkeypatch.setattr(overview, "UNIT_ROWS_PER_PAGE", 2)
     city = make_unit("NUOC", "Cả nước", "city")
     for n in range(5):
         make_unit(f"NUOC-{n}", f"Xã Thử {n}", "commune", city)

@@ -477,7 +477,7 @@ def test_charts_fit_a_phone_column(hr_chart_data):
 
 @pytest.fixture
 def hr_chart_data(staff, org):
-    from training.hr.dashboard import heatmap_from_rows, competency_columns, qualified_trend, summary
+    from training.hr.overview import competency_columns, heatmap_from_rows, qualified_trend, summary
 
-    rows, _total = summary(org["city"])
+    rows = summary(org["city"]).rows
     return heatmap_from_rows(rows, competency_columns()), rows, qualified_trend(org["city"])

@@ -5,24 +5,24 @@ does not exist for them (404), and the officials list never leaves the scope.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from training.access import access
 from training.api import bp
 from training.errors import json_error
 from training.extensions import db
-from training.hr import dashboard
-from training.hr.officials_filter import (MISSING, FilterError, competency_states, officials_select, parse_filters,
-                                          resolve_unit, small_int)
+from training.hr import counts, overview
+from training.hr.counts import without_jit
+from training.hr.upkeep import catch_up
+from training.hr.officials_filter import (COUNT_CAP, MISSING, FilterError, competency_states, page_of_officials,
+                                          parse_filters, resolve_unit, select_officials, small_int)
 from training.models import OrgUnit, User
 from training.services.org import scope_root
-from training.services.qualification import VIETNAM
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -40,6 +40,9 @@ def _caller() -> User:
 
 def _scope() -> OrgUnit | None:
     user = _caller()
+    if catch_up(db.session):  # a record dated in the future became due: count it from today
+        db.session.commit()
+    without_jit()
     root = scope_root(user)
     if root is None and not user.has_role("admin"):
         raise ApiError(403, _("Tài khoản nhân sự này chưa gắn với đơn vị nào nên không có phạm vi dữ liệu."),
@@ -78,17 +81,16 @@ def _iso(moment: datetime | None) -> str | None:
 @bp.route("/officials")
 @access("hr", "admin")
 def officials():
-    """Officials in my scope with their competency status, filtered and paginated."""
+    """Officials in my scope with their competency status, filtered and paginated (as of today in
+    Vietnam, as the HR pages)."""
     root = _scope()
     page = _positive_int("page", 1)
     per_page = _positive_int("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    now = datetime.now(timezone.utc)
-    stmt = officials_select(root, parse_filters(request.args), on=now)
-    stmt = stmt.options(joinedload(User.unit), joinedload(User.position))
-    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    selection = select_officials(root, parse_filters(request.args))
+    result = page_of_officials(selection, page, per_page, cap=COUNT_CAP)
     ids = [user.id for user in result.items]
-    states, qualified = competency_states(ids, now), dashboard.qualified_ids(ids, now)
-    competencies = dashboard.competency_columns()
+    states, qualified = competency_states(ids, selection.day), result.qualified
+    competencies = overview.competency_columns()
     items = []
     for user in result.items:
         items.append({
@@ -104,8 +106,9 @@ def officials():
                 for state in [states[user.id].get(competency.id, MISSING)]
             ],
         })
-    return jsonify({"items": items, "page": page, "per_page": per_page, "total": result.total,
-                    "pages": result.pages})
+    # Past COUNT_CAP matches a filter the kept counts cannot answer (a name search) says "at least".
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": result.total.n,
+                    "total_exact": result.total.exact, "pages": result.pages})
 
 
 @bp.route("/units/<code>/summary")
@@ -113,20 +116,20 @@ def officials():
 def unit_summary(code: str):
     """One unit in my scope: officials, how many qualify, competencies held and expiring, its children."""
     unit = resolve_unit(code, _scope())
-    today = datetime.now(VIETNAM).date()
-    rows, total = dashboard.summary(unit, today)
+    day = overview.as_day(None)
+    total = counts.unit_figures([(unit.id, False)], day)[unit.id, False]
     locale = str(get_locale() or "vi")
-    children = [row for row in rows if not row.direct]
     return jsonify({
         "unit": {"code": unit.code, "name": unit.name, "type": unit.unit_type},
         "officials": total.officials,
         "qualified": total.qualified,
         "qualified_share": round(total.qualified / total.officials, 4) if total.officials else None,
         "competencies": [
-            {"code": c.code, "name": c.name(locale), "held": total.held.get(c.code, 0),
-             **{f"expiring_{days}": total.expiring.get(c.code, {}).get(days, 0) for days in (30, 60, 90)}}
-            for c in dashboard.competency_columns()
+            {"code": c.code, "name": c.name(locale), "held": total.held.get(c.id, 0),
+             **{f"expiring_{days}": total.expiring.get(c.id, {}).get(days, 0) for days in (30, 60, 90)}}
+            for c in overview.competency_columns()
         ],
-        "children": [{"code": row.unit.code, "name": row.unit.name, "officials": row.officials,
-                      "qualified": row.qualified} for row in children],
+        # Every unit right below, with its whole subtree's figures (a city: its 3,321 wards).
+        "children": [{"code": child_code, "name": name, "officials": officials, "qualified": qualified}
+                     for child_code, name, officials, qualified in counts.children_counts(unit.id, day)],
     })

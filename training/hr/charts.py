@@ -13,7 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from training.hr.dashboard import Heatmap, UnitRow
+from training.hr.overview import Heatmap, UnitRow
 
 INK = "#1b1f24"
 MUTED = "#4a5562"
@@ -137,6 +137,9 @@ def heatmap_svg(heat: Heatmap, label: Callable, locale: str = "vi", title: str |
                     + _text(i * cell_w + cell_w / 2, y + 12, str(i + 1), 12, "middle", INK, "700") + "</g>")
     y += 20
     row_h, cell_h = 48, 28
+    names = [escape(competency.name(locale)) for competency in columns]
+    # What every cell shares is said once, on its group: a page of 25 units stays a few dozen KB.
+    cells, shares = [], []
     for unit in heat.units:
         name = label(unit, unit.id == heat.direct_unit_id)
         officials = heat.officials.get(unit.id, 0)
@@ -151,11 +154,12 @@ def heatmap_svg(heat: Heatmap, label: Callable, locale: str = "vi", title: str |
                 fill, ink, shown = "#ffffff", MUTED, "—"
             else:
                 (fill, ink), shown = cell_colours(share), percent(share)
-            body.append(f'<rect class="cell" x="{x + 1:.1f}" y="{top:.1f}" width="{cell_w - 2:.1f}" '
-                        f'height="{cell_h}" fill="{fill}" stroke="{LINE}" stroke-width="1"><title>{escape(name)} — '
-                        f'{escape(competency.name(locale))}: {shown}</title></rect>')
-            body.append(_text(x + cell_w / 2, top + cell_h / 2 + 5, shown, 13, "middle", ink, "600"))
+            cells.append(f'<rect x="{x + 1:.1f}" y="{top:.1f}" width="{cell_w - 2:.1f}" height="{cell_h}" '
+                         f'fill="{fill}"><title>{names[i]}: {shown}</title></rect>')
+            shares.append(f'<text x="{x + cell_w / 2:.1f}" y="{top + cell_h / 2 + 5:.1f}" fill="{ink}">{shown}</text>')
         y += row_h
+    body.append(f'<g class="cell" stroke="{LINE}" stroke-width="1">{"".join(cells)}</g>')
+    body.append(f'<g font-size="13" text-anchor="middle" font-weight="600">{"".join(shares)}</g>')
     y += 8
     body.append(_text(0, y + 19, _("Chú giải:"), 12, "start"))
     step = (width - 70) / 5

@@ -1,29 +1,27 @@
-"""HR dashboard pages: the overview of my scope, drill-down by unit, gaps by position, candidates."""
+"""HR overview pages: the overview of my scope, drill-down by unit, gaps by position, who lacks what,
+candidates for a position. Thin: parse, ask training.hr.overview / gaps / officials_filter, render."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from training.access import access
 from training.extensions import db
-from training.hr import bp
-from training.hr import charts
-from training.hr.dashboard import (EXPIRING_WINDOWS, STATUSES, OfficialFilters, candidates_for,
-                                   competency_columns, filter_officials, heatmap_from_rows, lacking_officials,
-                                   officials_list, position_gaps, qualified_ids, qualified_trend, summary)
-from training.hr.views import _scope_or_403
-from training.models import OrgUnit, Position, User
-from training.services.org import get_unit_by_code, units_in_scope
+from training.hr import bp, charts, overview
+from training.hr.gaps import position_gaps, positions
+from training.hr.officials_filter import (EXPIRING_WINDOWS, OfficialFilters, candidates_condition, page_of_officials,
+                                          select_officials, small_int, with_extra)
+from training.hr.models import HrOfficial
+from training.hr.overview import as_day, competency_columns, heatmap_from_rows, qualified_trend
+from training.hr.upkeep import needs_rebuild
+from training.hr.views import _scope_or_403, filter_form_context, officials_request, typed_unit, unit_choice
+from training.models import OrgUnit, Position
+from training.services.org import get_unit_by_code
 from training.vntext import nfc
-
-PER_PAGE = 25
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def row_label(unit: OrgUnit, direct: bool = False) -> str:
@@ -33,35 +31,28 @@ def row_label(unit: OrgUnit, direct: bool = False) -> str:
 
 
 def _locale() -> str:
-    from flask_babel import get_locale
-
     return str(get_locale())
 
 
-UNIT_ROWS_PER_PAGE = 60
-
-
-def _overview(root: OrgUnit | None, now: datetime) -> dict:
-    """Everything the overview partial shows for `root`: rows, total, charts."""
-    rows, total = summary(root, now)
+def _overview(root: OrgUnit | None, day: date) -> dict:
+    """Everything the overview partial shows for `root`: a page of unit rows, the total, charts."""
+    rows_page = max(request.args.get("rows_page", 1, type=int) or 1, 1)
+    result = overview.summary(root, day, page=rows_page, per_page=overview.UNIT_ROWS_PER_PAGE)
+    rows = result.rows
     if all(row.direct for row in rows):
         rows = []  # a unit without sub-units (a department): its total says it all
-    # A country has thousands of communes: the table and charts show them a page at a time.
-    pages = max(1, -(-len(rows) // UNIT_ROWS_PER_PAGE))
-    rows_page = min(max(request.args.get("rows_page", 1, type=int), 1), pages)
-    all_rows = len(rows)
-    rows = rows[(rows_page - 1) * UNIT_ROWS_PER_PAGE:rows_page * UNIT_ROWS_PER_PAGE]
     competencies = competency_columns()
     heat = heatmap_from_rows(rows, competencies)
-    trend = qualified_trend(root, now)
+    trend = qualified_trend(root, day)
     window = request.args.get("window", type=int)
     return {
-        "rows": rows, "total": total, "competencies": competencies, "heat": heat, "trend": trend,
-        "rows_page": rows_page, "rows_pages": pages, "all_rows": all_rows,
+        "rows": rows, "total": result.total, "competencies": competencies, "heat": heat, "trend": trend,
+        "rows_page": result.page, "rows_pages": result.pages, "all_rows": result.units, "day": day,
         "window": window if window in EXPIRING_WINDOWS else EXPIRING_WINDOWS[0], "windows": EXPIRING_WINDOWS,
         "heatmap_svg": charts.heatmap_svg(heat, row_label, _locale()) if rows else None,
         "bars_svg": charts.bars_svg(rows, row_label) if rows else None,
         "trend_svg": charts.trend_svg(trend), "row_label": row_label, "percent": charts.percent,
+        "needs_rebuild": needs_rebuild(db.session.connection()),
     }
 
 
@@ -81,55 +72,11 @@ def _breadcrumbs(unit: OrgUnit, root: OrgUnit | None) -> list[OrgUnit]:
     return [ancestors[i] for i in ids if i in ancestors and (root is None or ancestors[i].is_within(root))]
 
 
-def _officials_filters(root: OrgUnit | None, within: OrgUnit | None) -> tuple[OfficialFilters, dict]:
-    """The list filters from the query string; a unit outside `within` is refused with a message."""
-    args = request.args
-    raw = {
-        "q": nfc(args.get("q", ""))[:100],
-        "unit": nfc(args.get("unit", "")).upper()[:40],
-        "position": args.get("position", type=int) or 0,
-        "competency": nfc(args.get("competency", ""))[:40],
-        "holding": args.get("holding", "") if args.get("holding") in ("yes", "no") else "",
-        "status": args.get("status", "") if args.get("status") in STATUSES else "",
-        "expiring": args.get("expiring", type=int) if args.get("expiring", type=int) in EXPIRING_WINDOWS else 0,
-    }
-    unit = None
-    if raw["unit"]:
-        unit = _unit_in_scope(raw["unit"], within or root)
-        if unit is None:
-            flash(_("Không có đơn vị mã %(code)s trong phạm vi của bạn.", code=raw["unit"]), "error")
-            raw["unit"] = ""
-    codes = {c.code for c in competency_columns()}
-    if raw["competency"] not in codes:
-        raw["competency"] = ""
-    filters = OfficialFilters(q=raw["q"], unit=unit, position_id=raw["position"] or None,
-                              competency=raw["competency"], holding=raw["holding"], status=raw["status"],
-                              expiring=raw["expiring"] or None)
-    return filters, raw
-
-
-def _positions() -> list[Position]:
-    return list(db.session.scalars(sa.select(Position).order_by(Position.sort_key, Position.code)))
-
-
-def _scope_units(root: OrgUnit | None, departments: bool = False) -> list[OrgUnit]:
-    stmt = units_in_scope(root)
-    if not departments:
-        stmt = stmt.where(OrgUnit.unit_type != "department")
-    return list(db.session.scalars(stmt))
-
-
-def _page_of_officials(stmt, now: datetime):
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
-    return page, qualified_ids([user.id for user in page.items], now)
-
-
 @bp.route("/")
 @access("hr", "admin")
 def dashboard():
     root = _scope_or_403()
-    now = _now()
-    return render_template("hr/dashboard.html", root=root, now=now, **_overview(root, now))
+    return render_template("hr/dashboard.html", root=root, **_overview(root, as_day(None)))
 
 
 @bp.route("/units/<unit_code>")
@@ -139,47 +86,41 @@ def unit(unit_code: str):
     unit = _unit_in_scope(nfc(unit_code).upper(), root)
     if unit is None:
         abort(404)  # outside my scope it does not exist for me
-    now = _now()
-    filters, raw = _officials_filters(root, unit)
-    page, qualified = _page_of_officials(officials_list(unit, filters, now), now)
-    sub_units = list(db.session.scalars(units_in_scope(unit).where(OrgUnit.id != unit.id)))
-    return render_template("hr/unit.html", root=root, unit=unit, now=now, crumbs=_breadcrumbs(unit, root),
-                           page=page, qualified=qualified, filters=raw, sub_units=sub_units,
-                           positions=_positions(), statuses=STATUSES, **_overview(unit, now))
+    selection, filters, matches = officials_request(root, unit)
+    page = page_of_officials(selection, request.args.get("page", 1, type=int))
+    has_sub_units = db.session.scalar(sa.select(sa.literal(True)).where(OrgUnit.parent_id == unit.id).limit(1))
+    return render_template("hr/unit.html", root=root, unit=unit, crumbs=_breadcrumbs(unit, root), page=page,
+                           filters=filters, matches=matches, typed_unit=typed_unit(matches),
+                           has_sub_units=bool(has_sub_units),
+                           **{**filter_form_context(), **_overview(unit, selection.day)})
+
+
+def _gaps_unit(root: OrgUnit | None) -> tuple[OrgUnit | None, list[OrgUnit]]:
+    return unit_choice(root, request.args.get("unit", ""))
 
 
 @bp.route("/gaps")
 @access("hr", "admin")
 def gaps():
     root = _scope_or_403()
-    now = _now()
-    code = nfc(request.args.get("unit", "")).upper()[:40]
-    unit = _unit_in_scope(code, root) if code else None
-    if code and unit is None:
-        flash(_("Không có đơn vị mã %(code)s trong phạm vi của bạn.", code=code), "error")
-        code = ""
-    position_id = request.args.get("position", type=int) or 0
-    gaps_ = position_gaps(unit or root, now)
-    if position_id:
-        gaps_ = [gap for gap in gaps_ if gap.position.id == position_id]
-    return render_template("hr/gaps.html", root=root, unit=unit, unit_code=code, position_id=position_id,
-                           gaps=gaps_, competencies=competency_columns(), units=_scope_units(root, True),
-                           positions=_positions())
+    day = as_day(None)
+    unit, matches = _gaps_unit(root)
+    position_id = small_int(request.args.get("position", "")) or 0
+    return render_template("hr/gaps.html", root=root, unit=unit, unit_code=unit.code if unit else "",
+                           typed_unit=typed_unit(matches), matches=matches, position_id=position_id,
+                           gaps=position_gaps(unit or root, day, position_id or None),
+                           competencies=competency_columns(), positions=positions())
 
 
 def _position_or_none(value) -> Position | None:
-    try:
-        position_id = int(value)
-    except (TypeError, ValueError):
-        return None
-    return db.session.get(Position, position_id)
+    number = small_int(value or "")
+    return db.session.get(Position, number) if number is not None else None
 
 
 @bp.route("/gaps/officials")
 @access("hr", "admin")
 def gap_officials():
     root = _scope_or_403()
-    now = _now()
     position = _position_or_none(request.args.get("position"))
     code = nfc(request.args.get("competency", ""))
     competency = next((c for c in competency_columns() if c.code == code), None)
@@ -189,10 +130,10 @@ def gap_officials():
         flash(_("Hãy chọn một vị trí việc làm, một năng lực và một đơn vị trong phạm vi của bạn."), "error")
         return redirect(url_for("hr.gaps"))
     q = nfc(request.args.get("q", ""))[:100]
-    stmt = lacking_officials(unit or root, position, competency.code, now)
-    if q:
-        stmt = filter_officials(stmt, OfficialFilters(q=q), now)
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    # The same people as the gaps table counted: in the position, without a valid record of the competency.
+    selection = select_officials(root, OfficialFilters(unit=unit.code if unit else "", position=str(position.id),
+                                                       competency=competency.code, holding="no", q=q))
+    page = page_of_officials(selection, request.args.get("page", 1, type=int))
     return render_template("hr/gap_officials.html", root=root, unit=unit, position=position,
                            competency=competency, page=page, q=q)
 
@@ -201,20 +142,17 @@ def gap_officials():
 @access("hr", "admin")
 def candidates():
     root = _scope_or_403()
-    now = _now()
     position = _position_or_none(request.args.get("position"))
-    unit_code = nfc(request.args.get("unit", "")).upper()[:40]
-    unit = _unit_in_scope(unit_code, root) if unit_code else None
-    if position is None or (unit_code and unit is None):
+    unit, matches = _gaps_unit(root)
+    if position is None or (request.args.get("unit") and unit is None and not matches):
         flash(_("Hãy chọn một vị trí việc làm và một đơn vị trong phạm vi của bạn."), "error")
         return redirect(url_for("hr.gaps"))
     q = nfc(request.args.get("q", ""))[:100]
     others_only = request.args.get("others") == "1"
-    stmt = candidates_for(position, unit or root, now)
+    selection = select_officials(root, OfficialFilters(unit=unit.code if unit else "", q=q))
+    extra = candidates_condition(position, selection.day)
     if others_only:
-        stmt = stmt.where(sa.or_(User.position_id.is_(None), User.position_id != position.id))
-    if q:
-        stmt = filter_officials(stmt, OfficialFilters(q=q), now)
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
-    return render_template("hr/candidates.html", root=root, unit=unit, position=position, page=page, q=q,
-                           others_only=others_only, units=_scope_units(root, True), positions=_positions())
+        extra.append(HrOfficial.position_id != position.id)
+    page = page_of_officials(with_extra(selection, *extra), request.args.get("page", 1, type=int))
+    return render_template("hr/candidates.html", root=root, unit=unit, matches=matches, position=position,
+                           page=page, q=q, others_only=others_only, positions=positions())

@@ -13,7 +13,7 @@ import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Response, abort, current_app, flash, redirect, request, send_file, stream_with_context, url_for
 from flask_babel import get_locale
@@ -26,7 +26,9 @@ from training.hr import bp
 from training.hr.exports import (OfficialsExport, competency_list, csv_chunks, export_columns, export_rows,
                                  gaps_columns, gaps_rows, officials_statement, write_xlsx)
 from training.hr.officials_filter import FilterError, parse_filters, resolve_unit, small_int
-from training.hr.report_pdf import configured_font_dir, render_unit_report, unit_report_data
+from training.hr.overview import as_day
+from training.hr.overview import children
+from training.hr.report_pdf import TABLE_ROWS_INLINE, configured_font_dir, render_unit_report, unit_report_data
 from training.hr.views import _scope_or_403
 from training.models import User
 from training.services import audit
@@ -63,7 +65,7 @@ def _officials_export() -> OfficialsExport:
     root = _scope_or_403()
     try:
         export = OfficialsExport(root_id=root.id if root is not None else None, filters=parse_filters(request.args),
-                                 on=datetime.now(timezone.utc), locale=_locale())
+                                 on=as_day(None), locale=_locale())
         officials_statement(export)
     except FilterError as error:
         if error.status == 404:
@@ -152,6 +154,14 @@ def _produced_file(produce: Callable[[object], int], *, actor_id: int, target: s
 @access("hr", "admin")
 def export_officials_csv():
     export = _officials_export()
+    # --- issue 18 (jobs, owned by the jobs work): a large export is made by a job with a progress page
+    from training.export_jobs import officials_export_job_if_large
+
+    job = officials_export_job_if_large(export, "csv", _filename("cong-chuc-" + export.filters.unit, "csv"),
+                                        current_user)
+    if job is not None:
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    # --- end issue 18
     competencies = competency_list(export.locale)
     columns = export_columns(export, competencies, fit=False)  # CSV has no widths: no query needed
     rows = _Counted(export_rows(export, competencies))
@@ -166,6 +176,14 @@ def export_officials_csv():
 @access("hr", "admin")
 def export_officials_xlsx():
     export = _officials_export()
+    # --- issue 18 (jobs, owned by the jobs work): a large export is made by a job with a progress page
+    from training.export_jobs import officials_export_job_if_large
+
+    job = officials_export_job_if_large(export, "xlsx", _filename("cong-chuc-" + export.filters.unit, "xlsx"),
+                                        current_user)
+    if job is not None:
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    # --- end issue 18
     competencies = competency_list(export.locale)
 
     def produce(out) -> int:
@@ -196,7 +214,7 @@ def _gaps_request():
 def _gaps_export(kind: str):
     unit_id, code, position_id = _gaps_request()
     competencies = competency_list(_locale())
-    on = datetime.now(timezone.utc)
+    on = as_day(None)
     details = {"format": kind, "report": "gaps", "filters": {k: v for k, v in
                                                             (("unit", code), ("position", position_id)) if v}}
     columns = gaps_columns(competencies)
@@ -241,10 +259,21 @@ def export_unit_report(code: str | None):
             unit = resolve_unit(nfc(code).upper(), root)
         except FilterError:
             abort(404)
-    today = datetime.now(VIETNAM).date()
+    today = as_day(None)
     target = unit.code if unit is not None else "all"
     preparer = current_user.full_name
     font_dir = configured_font_dir()
+    if children(unit)[1] > TABLE_ROWS_INLINE:
+        # A province's report runs to hundreds of pages: a job draws it, its page shows how far it got.
+        from training.export_jobs import start_export
+
+        job = start_export("training.hr.report_pdf.unit_report_job", user=current_user,
+                           title=_("Báo cáo năng lực số — %(name)s (PDF)",
+                                   name=unit.name if unit else _("Tất cả đơn vị")),
+                           params={"unit_id": unit.id if unit is not None else None, "on": today.isoformat(),
+                                   "preparer": preparer, "locale": _locale(),
+                                   "filename": _filename("bao-cao-" + target, "pdf")})
+        return redirect(url_for("jobs.detail", job_id=job.id))
 
     def produce(out) -> int:
         data = unit_report_data(unit, today, prepared_by=preparer, locale=_locale())

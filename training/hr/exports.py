@@ -28,8 +28,11 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
 
 from training.extensions import db
-from training.hr.dashboard import position_gaps, qualified_ids
-from training.hr.officials_filter import MISSING, OfficialFilters, competency_states, moment_of, officials_select
+from training.hr.gaps import position_gaps
+from training.hr.officials_filter import (COUNT_CAP, MISSING, OfficialFilters, Selection, Total, competency_states,
+                                          officials_rows, qualified_ids, select_officials)
+from training.hr.officials_filter import count_officials as count_selection
+from training.hr.overview import as_day
 from training.models import Competency, OrgUnit, Position, User
 from training.services.qualification import VIETNAM, required_competencies
 
@@ -64,37 +67,36 @@ class OfficialsExport:
     """One export of officials, in plain values: it outlives the request that asked for it.
 
     `root_id` is the HR scope (None: every unit, for an admin); `filters` narrow it as the list pages
-    do; `on` is the one moment every state is evaluated at.
+    do; `on` is the one day (in Vietnam) every state is evaluated on, as the pages do.
     """
 
     root_id: int | None
     filters: OfficialFilters = field(default_factory=OfficialFilters)
-    on: datetime = field(default_factory=lambda: moment_of(None))
+    on: date = field(default_factory=lambda: as_day(None))
     locale: str = "vi"
 
     def audit_details(self, kind: str) -> dict:
         return {"format": kind, "filters": self.filters.as_dict()}
 
 
-def officials_statement(export: OfficialsExport):
-    """The select of the officials to export (Vietnamese name order), built in the current session.
-    Raises FilterError for a filter that cannot be applied, as the list pages do."""
+def officials_statement(export: OfficialsExport) -> Selection:
+    """The officials to export (the one officials filter, as the list pages use it), checked in the
+    current session. Raises FilterError for a filter that cannot be applied, as the list pages do."""
     root = db.session.get(OrgUnit, export.root_id) if export.root_id is not None else None
-    return officials_select(root, export.filters, export.on)
+    return select_officials(root, export.filters, export.on)
 
 
-def _plain_rows(stmt):
-    """The officials of `stmt` as tuples (id, name, e-mail, unit label, position id, position name)."""
+def _plain_rows(selection: Selection):
+    """The officials as tuples (id, name, e-mail, unit label, position id, position name), in the list's order."""
     unit, parent = aliased(OrgUnit), aliased(OrgUnit)
-    return (stmt.with_only_columns(User.id, User.full_name, User.email, unit.name, unit.unit_type, parent.name,
-                                   User.position_id, Position.name, maintain_column_froms=False)
-            .select_from(User)
-            .outerjoin(unit, unit.id == User.unit_id).outerjoin(parent, parent.id == unit.parent_id)
-            .outerjoin(Position, Position.id == User.position_id))
+    return officials_rows(selection, User.id, User.full_name, User.email, unit.name, unit.unit_type, parent.name,
+                          User.position_id, Position.name) \
+        .outerjoin(unit, unit.id == User.unit_id).outerjoin(parent, parent.id == unit.parent_id) \
+        .outerjoin(Position, Position.id == User.position_id)
 
 
-def _chunks(stmt) -> Iterator[list[tuple]]:
-    result = db.session.execute(_plain_rows(stmt).execution_options(yield_per=CHUNK))
+def _chunks(selection: Selection) -> Iterator[list[tuple]]:
+    result = db.session.execute(_plain_rows(selection).execution_options(yield_per=CHUNK))
     for partition in result.partitions(CHUNK):
         yield [_person(row) for row in partition]
 
@@ -107,10 +109,17 @@ def _person(row) -> tuple:
     return user_id, name, email, label, position_id, position_name or ""
 
 
-def count_officials(export: OfficialsExport) -> int:
-    """How many officials the export holds (so a caller can choose between streaming and a job)."""
-    stmt = officials_statement(export)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def export_size(export: OfficialsExport, cap: int = COUNT_CAP) -> Total:
+    """How many officials the export holds, exactly up to `cap` (so a caller can choose between
+    streaming it and running it as a job without counting a whole country)."""
+    return count_selection(officials_statement(export), cap)
+
+
+def count_officials(export: OfficialsExport, cap: int = COUNT_CAP) -> int:
+    """How many officials the export holds; past `cap` the answer is `cap + 1` ("more than"), which is
+    all a caller choosing between a streamed file and a job needs."""
+    total = export_size(export, cap)
+    return total.n if total.exact else cap + 1
 
 
 # --------------------------------------------------------------------------- officials
@@ -125,7 +134,7 @@ def export_columns(export: OfficialsExport, competencies: list[CompetencyColumn]
     """Headers; with `fit`, widths fitted to the longest value in the selection (one aggregate query)."""
     longest = (None, None, None, None)
     if fit:
-        ids = officials_statement(export).with_only_columns(User.id).order_by(None).subquery()
+        ids = officials_rows(officials_statement(export), User.id.label("id")).order_by(None).subquery()
         parent = aliased(OrgUnit)
         unit_length = sa.func.length(OrgUnit.name) + sa.case(
             (OrgUnit.unit_type == "department", sa.func.coalesce(sa.func.length(parent.name) + 2, 0)), else_=0)
@@ -227,15 +236,13 @@ def gaps_columns(competencies: list[CompetencyColumn]) -> list[Column]:
     return columns + [Column(c.name, COMPETENCY_WIDTH) for c in competencies]
 
 
-def gaps_rows(root_id: int | None, competencies: list[CompetencyColumn], on: datetime,
+def gaps_rows(root_id: int | None, competencies: list[CompetencyColumn], on: date | datetime,
               position_id: int | None = None) -> Iterator[tuple]:
     """The gaps page's table: per position, its officials and how many lack each required
-    competency ("—": not required), from the dashboard's `position_gaps`."""
+    competency ("—": not required), from `training.hr.gaps.position_gaps`."""
     root = db.session.get(OrgUnit, root_id) if root_id is not None else None
     not_required = "—"
-    for gap in position_gaps(root, on):
-        if position_id and gap.position.id != position_id:
-            continue
+    for gap in position_gaps(root, on, position_id):
         yield (gap.position.name, gap.officials,
                *(gap.lacking.get(c.code, not_required) for c in competencies))
 

@@ -1,36 +1,54 @@
-"""The officials an HR user asked for: filter arguments → one SQL select, used by exports and the API.
+"""The one officials filter: which officials an HR page, export or API answer lists, and how many.
 
-Filters (all optional), the same arguments as the HR list pages: `unit` (code; its subtree),
-`position` (id or code), `competency` (code) with `holding` (yes: holds it valid now; no: does not),
-`status` (qualified | not_qualified: the "công chức số" rule), `expiring` (30 | 60 | 90: the best
-valid record, of `competency` if given or of any, lapses within that many days), `q` (name with or
-without diacritics, or e-mail). Only active officials attached to a unit are listed, as the
-dashboard counts them. Everything is evaluated at one moment.
+Filters (all optional), the same for the list pages, the exports and the API: `unit` (code; its
+subtree), `position` (id or code), `competency` (code) with `holding` (yes: holds it valid on the day;
+no: does not), `status` (qualified | not_qualified: the "công chức số" rule), `expiring` (30 | 60 | 90:
+the best valid record, of `competency` if given or of any, lapses within that many days), `q` (name with
+or without diacritics, or e-mail). Only active officials attached to a unit are listed, as the
+overview counts them. Everything is evaluated on one day in Vietnam (a record expiring that day no
+longer counts), so a list and the figure above it agree.
+
+How it stays cheap at national scale: the list is read from `hr_officials` (one narrow row per official,
+kept by training.hr.upkeep) in name order, 25 rows at a time; the subtree is a prefix of the official's
+own unit path on that same row (the planner estimates it from the column's statistics: a ward's
+officials are one range of an index, a city's are read in name order until the page is full); a
+page's total comes from the kept counts when they can say it, and is otherwise counted up to a cap
+("more than 1,000" on a page, 10,000 for the API and the exports), so no page counts a whole country
+to show 25 names.
+Whether someone holds a competency is asked of the records through `holds_condition`; whether they
+qualify, of their kept qualified-until day (held equal to `qualified_condition` by the tests).
 """
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
-from training.extensions import db
+from training.extensions import MAX_PAGE, db
+from training.hr import counts
+from training.hr.models import HrOfficial
+from training.hr.overview import as_day
 from training.models import Competency, CompetencyRecord, OrgUnit, Position, User
 from training.services.org import get_position_by_code, get_unit_by_code
-from training.services.people import officials_query
-from training.services.qualification import _moment as moment_of  # a date means that whole day in Vietnam
-from training.services.qualification import qualified_condition
+from training.services.qualification import holds_condition, moment_of, record_valid_at, required_competencies
 from training.services.standing import EXPIRING_DAYS
-from training.vntext import nfc
+from training.vntext import fold, nfc
 
 STATUSES = ("qualified", "not_qualified")
 HOLDING = ("yes", "no")
-EXPIRING_WINDOWS = (30, 60, 90)
+EXPIRING_WINDOWS = counts.EXPIRING_WINDOWS
 STATES = ("held", "expiring", "expired", "missing")
+# Beyond this many rows a total is "more than COUNT_CAP" (the API, the choice between a streamed
+# export and a job); a page a person reads says "more than PAGE_COUNT_CAP".
+COUNT_CAP = 10_000
+PAGE_COUNT_CAP = 1_000
+PER_PAGE = 25
 
 
 def small_int(text: str) -> int | None:
@@ -92,6 +110,19 @@ def parse_filters(args: Mapping) -> OfficialFilters:
     )
 
 
+def page_filters(args: Mapping) -> OfficialFilters:
+    """The same filters for a page a person reads: a value that makes no sense (a status typed by
+    hand, a window of 7 days) is left out instead of refused, and the page shows everything else."""
+    values = {}
+    for name in ("unit", "position", "competency", "holding", "status", "expiring", "q"):
+        try:
+            parsed = parse_filters({name: args.get(name, "")})
+        except FilterError:
+            continue
+        values[name] = getattr(parsed, name)
+    return OfficialFilters(**values)
+
+
 def resolve_unit(code: str, root: OrgUnit | None) -> OrgUnit:
     """The unit with that code inside `root`'s subtree; outside it, it does not exist (404)."""
     unit = get_unit_by_code(code)
@@ -101,7 +132,7 @@ def resolve_unit(code: str, root: OrgUnit | None) -> OrgUnit:
     return unit
 
 
-def _position(value: str) -> Position:
+def resolve_position(value: str) -> Position:
     number = small_int(value)
     position = db.session.get(Position, number) if number is not None else get_position_by_code(value)
     if position is None:
@@ -109,60 +140,200 @@ def _position(value: str) -> Position:
     return position
 
 
-def _competency(code: str) -> Competency:
+def resolve_competency(code: str) -> Competency:
     competency = db.session.scalar(sa.select(Competency).where(Competency.code == code))
     if competency is None:
         raise FilterError(_("Không có năng lực %(code)s.", code=code), field="competency")
     return competency
 
 
-def _valid_record(record, moment: datetime):
-    return sa.and_(record.revoked_at.is_(None), record.achieved_at <= moment, record.expires_at > moment)
+# --------------------------------------------------------------------------- the selection
+@dataclass
+class Selection:
+    """A request for officials, checked: scope, filters resolved to rows, and the day."""
+
+    root: OrgUnit | None  # the HR scope (None: everyone, for an admin)
+    filters: OfficialFilters
+    day: date
+    unit: OrgUnit | None = None
+    position: Position | None = None
+    competency: Competency | None = None
+    # Extra SQL conditions on HrOfficial (the gaps page's candidates): they make the total a count.
+    extra: list = field(default_factory=list)
+
+    @property
+    def within(self) -> OrgUnit | None:
+        return self.unit or self.root
+
+    @property
+    def moment(self) -> datetime:
+        return moment_of(self.day)
 
 
-def holds_condition(competency_id: int, moment: datetime):
-    """SQL condition on User: a valid record of that competency at `moment`."""
-    return sa.exists().where(CompetencyRecord.user_id == User.id, CompetencyRecord.competency_id == competency_id,
-                             _valid_record(CompetencyRecord, moment))
+def select_officials(root: OrgUnit | None, filters: OfficialFilters,
+                     on: date | datetime | None = None) -> Selection:
+    """Check `filters` in HR scope `root`. Raises FilterError for an unknown or out-of-scope unit
+    (404) and for an unknown position or competency (422)."""
+    return Selection(
+        root=root, filters=filters, day=as_day(on),
+        unit=resolve_unit(filters.unit, root) if filters.unit else None,
+        position=resolve_position(filters.position) if filters.position else None,
+        competency=resolve_competency(filters.competency) if filters.competency else None)
 
 
-def expiring_condition(days: int, moment: datetime, competency_id: int | None = None):
-    """SQL condition on User: valid at `moment` but not `days` later, for that competency or for any.
+def subtree_ids(unit: OrgUnit) -> list[int]:
+    """The ids of `unit` and every unit below it."""
+    return list(db.session.scalars(sa.select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))))
 
-    A renewal already recorded (another valid record lasting past the window) means nothing is expiring.
-    """
+
+def expiring_condition(days: int, moment: datetime, user_id, competency_id: int | None = None):
+    """SQL: the official (a column) holds a valid record at `moment` that ends within `days`, of that
+    competency or of any, and no renewal already lasts past the window."""
     end = moment + timedelta(days=days)
     record, longer = aliased(CompetencyRecord), aliased(CompetencyRecord)
-    renewed = sa.exists().where(longer.user_id == record.user_id, longer.competency_id == record.competency_id,
-                                _valid_record(longer, moment), longer.expires_at > end)
-    condition = sa.exists().where(record.user_id == User.id, _valid_record(record, moment),
+    renewed = holds_condition(record.user_id, record.competency_id, end, longer)
+    condition = sa.exists().where(record.user_id == user_id, record_valid_at(moment, record),
                                   record.expires_at <= end, ~renewed)
     if competency_id is not None:
         condition = condition.where(record.competency_id == competency_id)
     return condition
 
 
-def officials_select(root: OrgUnit | None, filters: OfficialFilters, on: date | datetime | None = None):
-    """Select of the active officials in HR scope `root` (None: everyone) matching `filters`,
-    in Vietnamese name order. Raises FilterError for an unknown or out-of-scope unit (404) and
-    for an unknown position or competency (422)."""
-    moment = moment_of(on)
-    unit = resolve_unit(filters.unit, root) if filters.unit else None
-    position = _position(filters.position) if filters.position else None
-    competency = _competency(filters.competency) if filters.competency else None
-    stmt = officials_query(scope=root, unit=unit, q=filters.q, active=True,
-                           position_id=position.id if position else None).where(User.unit_id.is_not(None))
-    if competency is not None and filters.holding:
-        holds = holds_condition(competency.id, moment)
-        stmt = stmt.where(holds if filters.holding == "yes" else ~holds)
-    if filters.status:
-        qualified = qualified_condition(moment)
-        stmt = stmt.where(qualified if filters.status == "qualified" else ~qualified)
-    if filters.expiring:
-        stmt = stmt.where(expiring_condition(filters.expiring, moment, competency.id if competency else None))
-    return stmt
+def conditions(selection: Selection) -> list:
+    """The filters as SQL conditions on HrOfficial."""
+    s, f, moment = HrOfficial, selection.filters, selection.moment
+    where = []
+    if selection.within is not None:
+        # The subtree as a prefix of the official's own unit path (digits and "/" only: nothing to
+        # escape). The planner estimates it from the column's statistics and reads a ward's officials
+        # as one index range; a city's it reads in name order, stopping after a page.
+        where.append(s.unit_path.like(selection.within.path + "%"))
+    if selection.position is not None:
+        where.append(s.position_id == selection.position.id)
+    if f.q:
+        needles = {fold(f.q), f.q.lower()}
+        where.append(sa.or_(*(s.search_text.contains(needle, autoescape=True) for needle in needles)))
+    if selection.competency is not None and f.holding:
+        holds = holds_condition(s.user_id, selection.competency.id, moment)
+        where.append(holds if f.holding == "yes" else ~holds)
+    if f.status:
+        qualified = s.qualified_until > selection.day
+        where.append(qualified if f.status == "qualified" else ~qualified)
+    if f.expiring:
+        where.append(expiring_condition(f.expiring, moment, s.user_id,
+                                        selection.competency.id if selection.competency else None))
+    return where + list(selection.extra)
 
 
+def officials_ids(selection: Selection):
+    """Select of the matching officials' ids, in Vietnamese name order (given name first)."""
+    return sa.select(HrOfficial.user_id).where(*conditions(selection)) \
+        .order_by(HrOfficial.sort_key, HrOfficial.user_id)
+
+
+def officials_rows(selection: Selection, *columns):
+    """Select of `columns` (of User and anything joined to it) for the matching officials, in the
+    list's order: what the exports read a chunk at a time."""
+    return sa.select(*columns).select_from(HrOfficial).join(User, User.id == HrOfficial.user_id) \
+        .where(*conditions(selection)).order_by(HrOfficial.sort_key, HrOfficial.user_id)
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many officials match: `n` exactly, or at least `n` (more than COUNT_CAP) when not `exact`."""
+
+    n: int
+    exact: bool = True
+
+
+def count_officials(selection: Selection, cap: int = COUNT_CAP) -> Total:
+    """The number of matching officials: from the kept counts when they can say it, else counted up
+    to `cap` rows (then "more than `cap`")."""
+    f = selection.filters
+    if not f.q and not selection.extra:
+        within = selection.within
+        n = counts.matching_officials(
+            [within.id] if within is not None else None, selection.day,
+            position_id=selection.position.id if selection.position else None, status=f.status,
+            competency_id=selection.competency.id if selection.competency else None, holding=f.holding,
+            expiring=f.expiring)
+        if n is not None:
+            return Total(n)
+    limited = sa.select(HrOfficial.user_id).where(*conditions(selection)).limit(cap + 1).subquery()
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
+    return Total(min(n, cap), exact=n <= cap)
+
+
+@dataclass
+class OfficialsPage:
+    """One page of a list, shaped like Flask-SQLAlchemy's Pagination for the templates."""
+
+    items: list[User]
+    page: int
+    per_page: int
+    total: Total
+    qualified: set[int] = field(default_factory=set)  # ids of those on the page who qualify
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total.n // self.per_page)) + (0 if self.total.exact else 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (not self.total.exact and len(self.items) == self.per_page)
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def page_of_officials(selection: Selection, page: int = 1, per_page: int = PER_PAGE,
+                      cap: int | None = None) -> OfficialsPage:
+    """`per_page` officials of page `page` with their unit and position loaded, who of them qualify,
+    and the total (exact when the kept counts know it, else counted up to `cap`, PAGE_COUNT_CAP
+    unless given)."""
+    cap = cap or PAGE_COUNT_CAP
+    page = min(max(int(page or 1), 1), MAX_PAGE)
+    ids = list(db.session.scalars(officials_ids(selection).limit(per_page).offset((page - 1) * per_page)))
+    people = {user.id: user for user in db.session.scalars(
+        sa.select(User).where(User.id.in_(ids)).options(joinedload(User.unit), joinedload(User.position)))} \
+        if ids else {}
+    return OfficialsPage(items=[people[user_id] for user_id in ids if user_id in people], page=page,
+                         per_page=per_page, total=count_officials(selection, cap),
+                         qualified=qualified_ids(ids, selection.day))
+
+
+def qualified_ids(user_ids: Iterable[int], on: date | datetime | None = None) -> set[int]:
+    """Which of these officials (one page of a list) qualify on that day, in one query."""
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(HrOfficial.user_id).where(
+        HrOfficial.user_id.in_(ids), HrOfficial.qualified_until > as_day(on))))
+
+
+def candidates_condition(position: Position, day: date) -> list:
+    """SQL conditions on HrOfficial: holds every competency `position` requires on `day` (whatever
+    their current position): who could be moved into it."""
+    moment = moment_of(day)
+    holder = SimpleNamespace(position=position)  # what required_competencies reads of an official
+    return [holds_condition(HrOfficial.user_id, competency.id, moment)
+            for competency in required_competencies(holder)]
+
+
+def with_extra(selection: Selection, *extra) -> Selection:
+    return replace(selection, extra=list(selection.extra) + list(extra))
+
+
+# --------------------------------------------------------------------------- states of a page of officials
 @dataclass(frozen=True)
 class CompetencyState:
     state: str  # held | expiring | expired | missing
@@ -176,7 +347,7 @@ def competency_states(user_ids: Iterable[int], on: date | datetime | None = None
                       ) -> dict[int, dict[int, CompetencyState]]:
     """For each official, competency id → the state of their longest-lasting unrevoked record
     (one aggregate query; the same states as the official's page). Absent means missing."""
-    moment = moment_of(on)
+    moment = moment_of(as_day(on)) if not isinstance(on, datetime) else on
     ids = list(user_ids)
     result: dict[int, dict[int, CompetencyState]] = {user_id: {} for user_id in ids}
     if not ids:

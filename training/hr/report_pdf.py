@@ -4,11 +4,14 @@ National motto header, totals, the per-unit table and heat map, then the list of
 (name, unit, position, missing competencies, those about to lapse) and the signature block: place
 and date line, "NGƯỜI LẬP BIỂU" and "THỦ TRƯỞNG ĐƠN VỊ".
 
-`unit_report_data` gathers the figures from the dashboard and a lazy reader of the list;
+`unit_report_data` gathers the figures of the overview (training.hr.overview) and a lazy reader of the list;
 `render_unit_report` draws them and knows nothing about requests. The list is read from the database
-a chunk at a time while the document is being laid out, one page of rows in memory at a time, so a
-city-wide report does not hold the whole city (ReportLab still keeps each finished page, compressed,
-until it saves: about 1 KB per official listed; a national list belongs in a job). Vietnamese text needs a TrueType font with its
+a chunk at a time while the document is being laid out, one page of rows in memory at a time.
+ReportLab keeps each finished page until it saves (about 1 KB per official listed), so the list
+stops at LIST_LIMIT officials with a line saying where the whole list is (the Excel export of the
+same scope): a report to be signed stays readable and its size bounded whatever the scope. A scope with
+more than TABLE_ROWS_INLINE units below it is drawn by a job (training.hr.export_views).
+Vietnamese text needs a TrueType font with its
 diacritics: the font directory comes from REPORT_FONT_DIR, by default the Noto fonts the
 certificates use (Helvetica, without diacritics, only when none is found).
 """
@@ -40,10 +43,14 @@ from reportlab.platypus import (Flowable, KeepTogether, PageBreak, Paragraph, Si
                                 TableStyle)
 
 from training import PROJECT_ROOT
-from training.hr import dashboard
+from training.hr import overview
 from training.hr.exports import OfficialsExport, Shortfall, competency_list, shortfall_rows
 from training.models import OrgUnit
 
+# At most this many officials in the list of who lacks what; the rest are in the Excel export.
+LIST_LIMIT = 1000
+# Above this many units below the scope, the report is made by a job (its tables alone are pages long).
+TABLE_ROWS_INLINE = 200
 # Sequential scale, light to dark; the last two steps carry white text (contrast above 4.5:1).
 HEAT_STEPS = ("#f1f8e9", "#c5e1a5", "#8bc34a", "#33691e", "#1b3d0f")
 GRID = colors.HexColor("#9e9e9e")
@@ -62,12 +69,13 @@ class ReportData:
     unit: OrgUnit | None  # None: every unit (an admin's national report)
     on: date
     competencies: list  # competency objects: .code, .name_vi
-    total: object       # dashboard UnitRow for the whole unit
-    rows: list          # dashboard UnitRows, one per unit below
-    heatmap: object     # dashboard Heatmap
+    total: object       # overview UnitRow for the whole unit
+    rows: list          # overview UnitRows, one per unit below
+    heatmap: object     # overview Heatmap
     shortfalls: Callable[[], Iterable[Shortfall]]  # read while drawing, a chunk at a time
     prepared_by: str = ""
     listed: int = 0     # officials drawn in the list, known once rendered
+    on_page: Callable[[int], None] | None = None  # told each page number as it is drawn (a job's progress)
 
     @property
     def unit_name(self) -> str:
@@ -75,14 +83,14 @@ class ReportData:
 
 
 def unit_report_data(unit: OrgUnit | None, on: date, *, prepared_by: str = "", locale: str = "vi") -> ReportData:
-    """Everything the report shows: the dashboard's aggregates and a reader of who lacks what."""
-    rows, total = dashboard.summary(unit, on)
-    competencies = dashboard.competency_columns()
-    export = OfficialsExport(root_id=unit.id if unit is not None else None, on=dashboard.as_moment(on),
-                             locale=locale)
+    """Everything the report shows: the overview's figures and a reader of who lacks what."""
+    result = overview.summary(unit, on)
+    rows, total = result.rows, result.total
+    competencies = overview.competency_columns()
+    export = OfficialsExport(root_id=unit.id if unit is not None else None, on=on, locale=locale)
     names = competency_list(locale)
     return ReportData(unit=unit, on=on, competencies=competencies, total=total, rows=rows,
-                      heatmap=dashboard.heatmap_from_rows(rows, competencies),
+                      heatmap=overview.heatmap_from_rows(rows, competencies),
                       shortfalls=lambda: shortfall_rows(export, names), prepared_by=prepared_by)
 
 
@@ -258,6 +266,8 @@ def _footer(data: ReportData, fonts: Fonts):
         canvas.drawString(MARGIN, MARGIN, text)
         canvas.drawRightString(PAGE[0] - MARGIN, MARGIN, _("Trang %(n)d", n=document.page))
         canvas.restoreState()
+        if data.on_page is not None:
+            data.on_page(document.page)
 
     return draw
 
@@ -322,7 +332,11 @@ def _shortfall_section(data: ReportData, p, fonts: Fonts, frame_height: float) -
     yield heading
     yield note
     rows, used = [], header_height
+    more = False
     for shortfall in data.shortfalls():
+        if data.listed >= LIST_LIMIT:
+            more = True
+            break
         data.listed += 1
         row, row_height = cells(_shortfall_texts(data.listed, shortfall), fonts.regular)
         if rows and used + row_height > room:
@@ -335,6 +349,9 @@ def _shortfall_section(data: ReportData, p, fonts: Fonts, frame_height: float) -
         yield table(rows)
     else:
         yield p(_("Không có cán bộ, công chức nào thiếu năng lực được yêu cầu hay có năng lực sắp hết hạn."))
+    if more:
+        yield p(_("Danh sách trên gồm %(n)d người đầu tiên theo thứ tự tên. Danh sách đầy đủ: tải tệp Excel "
+                  "“Danh sách cán bộ, công chức” của đơn vị này trên trang Tổng quan.", n=LIST_LIMIT))
 
 
 def _shortfall_texts(number: int, item: Shortfall) -> list[str]:
@@ -396,13 +413,16 @@ def _unit_table(data: ReportData, p) -> Table:
             name = _("Tổng cộng")
         else:
             name = _direct_label(row.unit) if row.direct else row.unit.name
-        rows.append([p(name, "cell"), p(row.officials, "cell"), p(row.qualified, "cell"),
-                     p(share_text(row.qualified, row.officials), "cell"),
-                     *(p(row.held.get(c.code, 0), "cell") for c in data.competencies),
-                     p("—" if row.overdue_assignments is None else row.overdue_assignments, "cell")])
+        # Figures as plain strings (a Paragraph per cell costs ten times as much to lay out, and a
+        # province has thousands of communes); only the name wraps.
+        rows.append([p(name, "cell"), str(row.officials), str(row.qualified), share_text(row.qualified, row.officials),
+                     *(str(row.held.get(c.code, 0)) for c in data.competencies),
+                     "—" if row.overdue_assignments is None else str(row.overdue_assignments)])
     widths = [55 * mm, 20 * mm, 24 * mm, 16 * mm] + [26 * mm] * len(data.competencies) + [22 * mm]
+    font = p("", "cell").style.fontName
     return Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT",
-                 style=_grid_style([("BACKGROUND", (0, -1), (-1, -1), HEADER_BACKGROUND)]))
+                 style=_grid_style([("BACKGROUND", (0, -1), (-1, -1), HEADER_BACKGROUND),
+                                    ("FONTNAME", (1, 1), (-1, -1), font), ("FONTSIZE", (1, 1), (-1, -1), 8)]))
 
 
 def _heatmap_table(data: ReportData, p) -> Table:
@@ -445,3 +465,28 @@ def _legend(p) -> Table:
     return Table([cells], colWidths=[25 * mm] + [24 * mm] * len(HEAT_STEPS), hAlign="LEFT", style=TableStyle([
         ("GRID", (1, 0), (-1, 0), 0.5, GRID), ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("ALIGN", (1, 0), (-1, 0), "CENTER"), *style]))
+
+
+# --------------------------------------------------------------------------- as a job
+def unit_report_job(job) -> dict:
+    """Job (training.jobs): the report of a scope too large to draw within a request, stored for
+    download; its page count is the progress shown. Audited like the report made in a request."""
+    from training.export_jobs import produce_download
+    from training.extensions import db
+    from training.jobs import Progress
+    from training.models import User
+    from training.services import audit
+
+    params = job.params
+    unit = db.session.get(OrgUnit, params["unit_id"]) if params.get("unit_id") else None
+    data = unit_report_data(unit, date.fromisoformat(params["on"]), prepared_by=params.get("preparer") or "",
+                            locale=params.get("locale") or "vi")
+    progress = Progress(job, aside=True)
+    data.on_page = lambda page: progress.update(page, step=_("Đang vẽ trang %(n)d", n=page))
+    size = produce_download(job, filename=params["filename"], mimetype="application/pdf",
+                            write=lambda out: render_unit_report(data, configured_font_dir(), out))
+    actor = db.session.get(User, job.user_id) if job.user_id else None
+    target = unit.code if unit is not None else "all"
+    audit.record(actor, "hr.export", target, format="pdf", filters={"unit": target}, status="done",
+                 rows=data.listed, job_id=job.id)
+    return {"summary": _("Đã lập báo cáo %(name)s.", name=data.unit_name), "rows": data.listed, "size": size}
