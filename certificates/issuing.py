@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -191,22 +193,171 @@ def newly_qualified_ids(now: datetime) -> list[int]:
         User.active.is_(True), User.id.in_(candidates), User.id.not_in(holders)).order_by(User.id)))
 
 
-def issue_for_everyone(now: datetime | None = None, commit_each: bool = False) -> list[Certificate]:
-    """Issue certificates to every active official who newly qualifies (`certificates issue`).
+class Issued(NamedTuple):
+    """A certificate just issued, as plain values (a run over a whole country keeps no ORM objects)."""
+
+    serial: str
+    holder_name: str
+
+
+def issue_for_ids(user_ids: list[int], now: datetime | None = None, *, commit_each: bool = False,
+                  config=None, on_each: Callable[[int], None] | None = None) -> list[Issued]:
+    """Issue to each of `user_ids` who qualifies and holds no valid certificate.
+
+    With `commit_each`, each official's certificate is committed on its own (a stopped run keeps what
+    it did; a rerun continues); only plain values are kept, so memory stays flat over any number.
+    `on_each(done)` is called after each official (progress).
+    """
+    from sqlalchemy.orm import joinedload
+
+    from training.models import OrgUnit, Position
+
+    config = config or _config()
+    issued = []
+    session = db.session()
+    expire = session.expire_on_commit
+    # What an official's certificate reads (unit, parent unit, position and its requirements) is loaded
+    # for 50 officials at once and stays loaded across their per-official commits: the database work
+    # per certificate stays small beside the signature.
+    session.expire_on_commit = False
+    try:
+        done = 0
+        for start_at in range(0, len(user_ids), 50):
+            chunk = user_ids[start_at:start_at + 50]
+            officials = {official.id: official for official in db.session.scalars(
+                sa.select(User).where(User.id.in_(chunk)).options(
+                    joinedload(User.unit).joinedload(OrgUnit.parent),
+                    joinedload(User.position).selectinload(Position.required_competencies)))}
+            for official_id in chunk:
+                done += 1
+                official = officials.get(official_id)
+                certificate = issue_certificate(official, now, config=config) if official is not None else None
+                if certificate is not None:
+                    issued.append(Issued(certificate.serial, certificate.holder_name))
+                if on_each is not None:
+                    on_each(done)
+                if commit_each:
+                    db.session.commit()
+            # Only plain values are kept: the session's weak identity map lets the batch go.
+            officials.clear()
+    finally:
+        session.expire_on_commit = expire
+    return issued
+
+
+def issue_for_everyone(now: datetime | None = None, commit_each: bool = False,
+                       on_each: Callable[[int, int], None] | None = None) -> list[Issued]:
+    """Issue certificates to every active official who newly qualifies (`certificates issue`, inline).
 
     With `commit_each`, each certificate is committed on its own, so a stopped run keeps what it did
-    and a rerun continues where it stopped.
+    and a rerun continues where it stopped. `on_each(done, total)` reports progress.
     """
     now = now or datetime.now(timezone.utc)
-    issued = []
-    for official_id in newly_qualified_ids(now):
-        official = db.session.get(User, official_id)
-        certificate = issue_certificate(official, now) if official is not None else None
-        if certificate is not None:
-            issued.append(certificate)
-        if commit_each:
-            db.session.commit()
-    return issued
+    ids = newly_qualified_ids(now)
+    report = (lambda done: on_each(done, len(ids))) if on_each is not None else None
+    return issue_for_ids(ids, now, commit_each=commit_each, on_each=report)
+
+
+# --------------------------------------------------------------------------- on the job queue
+ISSUE_JOB = "certificates.issuing.issue_job"
+ISSUE_PARENT = "certificates.issuing.issue_parent"
+
+
+def issue_job(job) -> dict:
+    """Job: issue to the officials `job.params["user_ids"]` (one after a pass, a batch of a bulk run),
+    each committed on its own. Idempotent: run again, it issues nothing twice (the partial unique index
+    on the current certificate decides) and continues where a killed run stopped."""
+    from training.jobs import Progress
+
+    from training.models import Job
+
+    job_id = job.id
+    user_ids = [int(i) for i in job.params.get("user_ids", [])]
+    config = _config()
+    base_url = job.params.get("base_url")
+    if base_url and not config.get("PUBLIC_BASE_URL"):
+        config["PUBLIC_BASE_URL"] = base_url
+    progress = Progress(job, total=len(user_ids))
+    issue_for_ids(user_ids, commit_each=True, config=config, on_each=progress.update)
+    since = db.session.scalar(sa.select(Job.created_at).where(Job.id == job_id))
+    count = db.session.scalar(sa.select(sa.func.count(Certificate.id)).where(
+        Certificate.user_id.in_(user_ids), Certificate.issued_at >= since)) if user_ids else 0
+    return {"issued": int(count or 0), "officials": len(user_ids)}
+
+
+def issue_parent(job) -> dict:  # pragma: no cover (a parent is never run: its children are)
+    """The row that stands for a whole `certificates issue` run on the queue; its batches do the work."""
+    return dict(job.result or {})
+
+
+def queue_issue_for_everyone(now: datetime | None = None, batch_size: int | None = None):
+    """`certificates issue` on the queue: a parent job and one child job per batch of officials, on the
+    bulk queue. Returns the parent (None when nobody newly qualifies). The caller commits nothing: the
+    rows are committed here, then queued."""
+    from training.jobs import BULK_QUEUE, create_job, start
+
+    now = now or datetime.now(timezone.utc)
+    ids = newly_qualified_ids(now)
+    if not ids:
+        return None
+    size = max(int(batch_size or current_app.config.get("CERT_ISSUE_BATCH") or 20), 1)
+    parent = create_job(ISSUE_PARENT, title=_("Cấp giấy chứng nhận cho %(n)d cán bộ mới đủ điều kiện", n=len(ids)),
+                        total=len(ids), params={"officials": len(ids)}, queue_name=BULK_QUEUE)
+    parent.state = "running"
+    parent.started_at = now
+    children = []
+    for start_at in range(0, len(ids), size):
+        batch = ids[start_at:start_at + size]
+        children.append(create_job(ISSUE_JOB, parent=parent, params={"user_ids": batch}, queue_name=BULK_QUEUE,
+                                   title=_("Lô %(n)d giấy chứng nhận", n=len(batch))))
+    db.session.commit()
+    for child in children:
+        start(child)
+    return parent
+
+
+def on_competency_recorded(record: CompetencyRecord) -> None:
+    """Hook from quizzes: a passed attempt may complete the set. With REDIS_URL, issuing (render + sign)
+    runs on a worker: the job row is written in the pass's own transaction and queued after its
+    commit, so a pass never loses its certificate and the worker sees the new record. Without it,
+    the certificate is issued now."""
+    from training.jobs import create_job, queue_enabled, start_after_commit
+
+    if not queue_enabled():
+        official = db.session.get(User, record.user_id)
+        if official is not None:
+            issue_certificate(official)
+        return
+    db.session.flush()
+    # The worker has no request: it is told the address this one came in at (used only when
+    # PUBLIC_BASE_URL is unset, i.e. in development).
+    official = db.session.get(User, record.user_id)
+    job = create_job(ISSUE_JOB, user=official, params={"user_ids": [record.user_id],
+                                                      "base_url": public_base_url(current_app.config)},
+                     title=_("Cấp giấy chứng nhận cho %(name)s", name=official.full_name if official else ""))
+    start_after_commit(job)
+
+
+def preload_for_worker() -> str:
+    """Warm a worker once: ReportLab and its fonts, pyHanko, the signing identity (its key parsed
+    here), by rendering and signing one throwaway certificate. Jobs forked from this process inherit
+    all of it."""
+    from certificates.pdf import CertificateData, render_certificate
+    from certificates.signing import _cached_signer, sign_pdf
+
+    config = _config()
+    ensure_dev_identity(config)
+    path, passphrase = signing_paths(config)
+    _cached_signer(path, passphrase)
+    today = datetime.now(VIETNAM).date()
+    pdf = render_certificate(CertificateData(
+        serial="CCS-0000-WARM-UP00-0000", holder_name="Nguyễn Văn Khởi Động", unit_name="Phường Thử",
+        position_name="", issuer_name=config["CERT_ISSUER_NAME"], issuer_parent=config.get("CERT_ISSUER_PARENT", ""),
+        competencies=[("Chữ ký số", 100.0, today, today)], issued_on=today, expires_on=today,
+        place=config["CERT_PLACE"], signer_title=config["CERT_SIGNER_TITLE"], signer_name=config["CERT_SIGNER_NAME"],
+        verify_url="http://127.0.0.1/verify/warm-up", test_notice=True))
+    sign_pdf(pdf, path, passphrase, reason="warm-up", location=config["CERT_PLACE"], signer_name="warm-up")
+    return "ReportLab + pyHanko + signing identity"
 
 
 def revoke_certificate(certificate: Certificate, actor: User | None, reason: str,
@@ -244,40 +395,6 @@ def revoke_certificate(certificate: Certificate, actor: User | None, reason: str
     if holder is not None:
         _notify(holder, certificate, revoked=True)
     return records
-
-
-def on_competency_recorded(record: CompetencyRecord) -> None:
-    """Hook from quizzes: a passed attempt may complete the set. Issuing (render + sign) runs on the
-    job queue when REDIS_URL is set, at once otherwise."""
-    from training.jobs import enqueue
-
-    if current_app.config.get("REDIS_URL"):
-        db.session.flush()
-        # The worker must see the new record: queue after this request's commit. It has no request, so
-        # it is told the address this one came in at (used only when PUBLIC_BASE_URL is unset).
-        base_url = public_base_url(current_app.config)
-        user_id = record.user_id
-        _after_commit(lambda: enqueue("certificates.issuing.issue_for_user", user_id, base_url))
-        return
-    official = db.session.get(User, record.user_id)
-    if official is not None:
-        issue_certificate(official)
-
-
-def issue_for_user(user_id: int, base_url: str | None = None) -> str | None:
-    """Job: issue the certificate for one official if they qualify; returns its serial."""
-    official = db.session.get(User, user_id)
-    config = _config()
-    if base_url and not config.get("PUBLIC_BASE_URL"):
-        config["PUBLIC_BASE_URL"] = base_url
-    certificate = issue_certificate(official, config=config) if official is not None else None
-    return certificate.serial if certificate else None
-
-
-def _after_commit(callback) -> None:
-    import sqlalchemy.event
-
-    sqlalchemy.event.listen(db.session(), "after_commit", lambda _session: callback(), once=True)
 
 
 def _config():

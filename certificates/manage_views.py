@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -125,6 +126,18 @@ def export_zip():
             yield f"{serial}.pdf", pdf
 
     name = f"chung-nhan-{(unit.code if unit else (root.code if root else 'tat-ca')).lower()}.zip"
+    if len(ids) >= int(current_app.config.get("CERT_ZIP_JOB_MIN", 200)):
+        # Many PDFs: a job makes the ZIP (the request would outlast the server's timeout); its page shows
+        # progress and then the download.
+        from certificates.zip_job import ZIP_JOB
+        from training.jobs import create_job, start
+
+        job = create_job(ZIP_JOB, user=current_user, params={"ids": list(ids), "filename": name,
+                                                             "status": status or "valid"},
+                         title=_("Tệp ZIP %(n)d giấy chứng nhận (%(name)s)", n=len(ids), name=name), total=len(ids))
+        db.session.commit()
+        start(job)
+        return redirect(url_for("jobs.detail", job_id=job.id))
     chunks = audit.audited_stream(stream_zip(files()), current_user, "certificate.export_zip", name,
                                   certificates=len(ids), status_filter=status or "valid")
     return Response(stream_with_context(chunks), mimetype="application/zip",

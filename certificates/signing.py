@@ -92,10 +92,36 @@ def _read_p12(p12_path: str) -> bytes:
         raise SigningSetupError(f"Không đọc được tệp khóa ký số {p12_path}: {error.strerror}") from error
 
 
+class _ParsedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses the private key again on every raw signature (twice per PDF: once
+    to size the signature, once to sign), about 40 % of a certificate's cost; this one parses it once.
+    (Issue 18: workers keep one signer per process.)"""
+
+    _parsed_key = None
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        if self._parsed_key is None:
+            self._parsed_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        try:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        except ValueError:
+            mechanism = None
+        if mechanism != "rsassa_pkcs1v15":
+            return super().sign_raw(data, digest_algorithm)
+        from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+        from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+        return self._parsed_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+
 def _signer(p12_path: str, passphrase: str) -> signers.SimpleSigner:
     try:
-        return signers.SimpleSigner.load_pkcs12_data(
+        loaded = signers.SimpleSigner.load_pkcs12_data(
             _read_p12(p12_path), other_certs=[], passphrase=passphrase.encode("utf-8") if passphrase else None)
+        signer = _ParsedKeySigner(signing_cert=loaded.signing_cert, signing_key=loaded.signing_key,
+                                  cert_registry=loaded.cert_registry)
+        signer._parsed_key = serialization.load_der_private_key(loaded.signing_key.dump(), password=None)
+        return signer
     except (ValueError, TypeError) as error:
         if isinstance(error, SigningSetupError):
             raise

@@ -340,7 +340,8 @@ def test_page_flow_is_check_then_import_now(client, app, admin):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Đã nhập danh sách: 3 tạo mới" in page
-    assert "Mật khẩu tạm thời của tài khoản mới" in page
+    # Issue 18: new accounts get one-time activation links, shown once, instead of temporary passwords.
+    assert "Đường dẫn kích hoạt của tài khoản mới" in page and "/activate/" in page
     assert "nhung@example.vn" in users_by_email(app)
     # The officials are now listed for their ward (department included in the subtree).
     listing = client.get("/admin/users?unit=HCM-COL").get_data(as_text=True)
