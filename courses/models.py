@@ -34,6 +34,10 @@ class Course(db.Model):
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The legal-basis register (courses.legal): the day course.md was checked against the law in
+    # force, and the groups of the basic digital-skills framework (Decision 757/QĐ-BKHCN) it names.
+    checked_on: Mapped[date | None] = mapped_column(sa.Date)
+    framework: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     competency: Mapped[Competency | None] = relationship()
     lessons: Mapped[list[Lesson]] = relationship(back_populates="course", order_by="Lesson.position",
@@ -62,6 +66,14 @@ class Lesson(db.Model):
     # "published", "draft", or "archived" (removed from the source file; kept for progress history)
     status: Mapped[str] = mapped_column(sa.String(20), default="published")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The legal-basis register (courses.legal): when the lesson was last checked against the law in
+    # force (front matter `checked_on`, or the sync or the trainer's "Đã kiểm tra"), the day by which
+    # it must be checked again (`review_by`), the framework groups it serves and the sources the
+    # writer checked it against.
+    checked_on: Mapped[date | None] = mapped_column(sa.Date)
+    review_by: Mapped[date | None] = mapped_column(sa.Date)
+    framework: Mapped[list] = mapped_column(sa.JSON, default=list)
+    sources: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     course: Mapped[Course] = relationship(back_populates="lessons")
 
@@ -162,6 +174,8 @@ class OutboxEmail(db.Model):
     """An e-mail waiting to be sent; kept until the mail server accepts it, with retries."""
 
     __tablename__ = "outbox_emails"
+    # Issue 18 (jobs): a message queued twice under one key is one message (see courses.mail).
+    __table_args__ = (sa.Index("uq_outbox_emails_idempotency_key", "idempotency_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_email: Mapped[str] = mapped_column(sa.String(254))
@@ -172,3 +186,127 @@ class OutboxEmail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Issue 18 (jobs): a sender claims a message before the SMTP conversation, so two senders (a retried
+    # job, two workers) never both send it; a claim older than the lease is taken over.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(sa.String(40))
+
+
+# --------------------------------------------------------------------------- legal-basis register
+LEGAL_KINDS = ("Luật", "Nghị định", "Nghị quyết", "Quyết định", "Thông tư", "Công văn", "Chỉ thị", "Kế hoạch")
+LEGAL_CHANGE_KINDS = ("amended", "repealed", "expired")
+CITATION_ORIGINS = ("found", "added", "removed")
+
+
+class LegalText(db.Model):
+    """A legal text the courses and question banks cite (sổ văn bản pháp luật, courses.legal).
+
+    Its status is not stored: it follows from its changes (amended, repealed, expired, each with the
+    text that made it and the day it took effect) and from `ends_on`, as of the day asked.
+    `origin` says who keeps it: "file" (courses/content/legal_texts.yaml, reloaded by `courses sync`)
+    or "web" (edited by an admin, which the file then leaves alone).
+    """
+
+    __tablename__ = "legal_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(80))               # "118/2025/NĐ-CP", as written
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)     # courses.legal.citation_key(number)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    issued_on: Mapped[date | None] = mapped_column(sa.Date)
+    effective_from: Mapped[date | None] = mapped_column(sa.Date)
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)              # last day in force of a time-limited text
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    source: Mapped[str] = mapped_column(sa.String(500), default="")  # which fact-sheet line or text
+    origin: Mapped[str] = mapped_column(sa.String(10), default="web")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    changes: Mapped[list[LegalTextChange]] = relationship(
+        back_populates="text", order_by="(LegalTextChange.changed_on, LegalTextChange.id)",
+        cascade="all, delete-orphan")
+
+
+class LegalTextChange(db.Model):
+    """One change of a text's status: amended or repealed by another text, or expired, on a day."""
+
+    __tablename__ = "legal_text_changes"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('amended', 'repealed', 'expired')", name="kind"),
+        sa.UniqueConstraint("text_id", "kind", "by_number", "changed_on", name="uq_legal_text_changes_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_texts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    by_number: Mapped[str] = mapped_column(sa.String(80), default="")  # the amending or repealing text
+    changed_on: Mapped[date] = mapped_column(sa.Date)                   # the day the change took effect
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    text: Mapped[LegalText] = relationship(back_populates="changes")
+
+
+class LessonCitation(db.Model):
+    """A legal number a lesson cites: found in its text, added by a trainer, or found and removed
+    by a trainer (kept so that finding it again does not bring it back)."""
+
+    __tablename__ = "lesson_citations"
+    __table_args__ = (
+        sa.UniqueConstraint("lesson_id", "key", name="uq_lesson_citations_lesson_key"),
+        sa.CheckConstraint("origin IN ('found', 'added', 'removed')", name="origin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    number: Mapped[str] = mapped_column(sa.String(80))
+    origin: Mapped[str] = mapped_column(sa.String(10), default="found")
+
+
+class QuestionCitation(db.Model):
+    """A legal number a bank question cites (its current version), as for lessons. The question
+    table belongs to quizzes; only the foreign key names it, so courses imports nothing of quizzes."""
+
+    __tablename__ = "question_citations"
+    __table_args__ = (
+        sa.UniqueConstraint("question_id", "key", name="uq_question_citations_question_key"),
+        sa.CheckConstraint("origin IN ('found', 'added', 'removed')", name="origin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    number: Mapped[str] = mapped_column(sa.String(80))
+    origin: Mapped[str] = mapped_column(sa.String(10), default="found")
+
+
+class QuestionCheck(db.Model):
+    """When a question was last checked against the law in force: the day its current version was
+    created or imported, or the day a trainer pressed "Đã kiểm tra"."""
+
+    __tablename__ = "question_legal_checks"
+
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
+    checked_on: Mapped[date] = mapped_column(sa.Date)
+    checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FrameworkGroup(db.Model):
+    """A group of the basic digital-skills framework (Decision 757/QĐ-BKHCN) that courses and
+    lessons name in their front matter; loaded from legal_texts.yaml. `basis` says how far its name
+    could be checked: "summary" (press and portal summaries only) or "text" (the framework's tables)."""
+
+    __tablename__ = "framework_groups"
+    __table_args__ = (sa.CheckConstraint("basis IN ('summary', 'text')", name="basis"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    basis: Mapped[str] = mapped_column(sa.String(10), default="summary")
+    source: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)

@@ -1,2 +1,2 @@
 """Course views are split by audience; importing them registers the routes."""
-from courses import assignment_views, authoring_views, learner_views, notification_views  # noqa: F401
+from courses import assignment_views, authoring_views, learner_views, legal_views, notification_views  # noqa: F401

@@ -408,10 +408,15 @@ def generate(*, units: int, officials: int, attempts: int, password: str, seed: 
                             "hoặc tạo trên một cơ sở dữ liệu mới.")
     writer = BulkWriter()
     try:
-        return _generate(writer, summary, now, units=units, officials=officials, attempts=attempts,
-                         password=password, seed=seed, departments=departments, tokens_out=tokens_out)
+        summary = _generate(writer, summary, now, units=units, officials=officials, attempts=attempts,
+                            password=password, seed=seed, departments=departments, tokens_out=tokens_out)
     finally:
         writer.close()
+    # The rows went in behind the ORM's back: HR's kept figures are recounted from them, in this transaction.
+    from training.hr.rebuild import rebuild_counts
+
+    rebuild_counts(db.session)
+    return summary
 
 
 def _generate(writer: BulkWriter, summary: Summary, now: datetime, *, units: int, officials: int, attempts: int,
@@ -460,6 +465,10 @@ def _generate(writer: BulkWriter, summary: Summary, now: datetime, *, units: int
             bar.update(len(rows))
     summary.officials = officials
 
+    # Populations (issue 20) ------------------------------------------------
+    if wards:
+        summary.notes.append(_populations(writer, random.Random(f"{seed}:population"), wards, user_home, now))
+
     # Competency records ----------------------------------------------------
     summary.records = _competency_records(writer, random.Random(f"{seed}:records"), first_user, user_units, now)
 
@@ -481,6 +490,45 @@ def _generate(writer: BulkWriter, summary: Summary, now: datetime, *, units: int
     db.session.flush()
     summary.rows = writer.rows
     return summary
+
+
+POPULATION_SOURCE = "Dữ liệu mẫu (generate)"
+RESIDENTS_PER_OFFICIAL = (900, 1400)  # a ward staffed as its population asks
+UNDER_STAFFED = (2200, 3500)          # residents per official where a ward is short of people
+OVER_STAFFED = (350, 650)             # ... and where it has more than its population needs
+STAFFING_SKEW = 0.15                  # share of wards under-staffed, and again over-staffed
+
+
+def _populations(writer: BulkWriter, rng: random.Random, wards: list[int], user_home: list[int],
+                 now: datetime) -> str:
+    """A population for each new ward (registered and actual, counted on the first of this month),
+    following its officials, with some wards under- and some over-staffed against it so that the
+    staffing pages have something to show. Returns the line the command prints about them."""
+    from training.staffing.models import UnitPopulation
+
+    staff = [0] * len(wards)
+    for home in user_home:
+        if home < len(staff):
+            staff[home] += 1
+    table = UnitPopulation.__table__
+    first_id = writer.reserve_ids(table, len(wards))
+    as_of = now.date().replace(day=1)
+    rows, under, over = [], 0, 0
+    for n, (ward_id, officials) in enumerate(zip(wards, staff)):
+        draw = rng.random()
+        if draw < STAFFING_SKEW:
+            per_official, under = UNDER_STAFFED, under + 1
+        elif draw < 2 * STAFFING_SKEW:
+            per_official, over = OVER_STAFFED, over + 1
+        else:
+            per_official = RESIDENTS_PER_OFFICIAL
+        actual = max(officials, 1) * rng.randint(*per_official) if officials else rng.randint(20_000, 120_000)
+        # On paper a ward counts fewer than live there (88,000 registered, 101,000 at a hand-out), now and then more.
+        registered = round(actual * rng.uniform(0.78, 1.05))
+        rows.append((first_id + n, ward_id, registered, actual, as_of, POPULATION_SOURCE, now))
+    writer.write(table, ("id", "unit_id", "registered", "actual", "as_of", "source", "created_at"), rows)
+    return (f"Số dân: {vn_number(len(rows))} phường, xã ({vn_number(under)} thiếu người, {vn_number(over)} thừa người "
+            f"so với dân số).")
 
 
 def _leaf_units(city: OrgUnit) -> list[list[int]]:

@@ -531,6 +531,19 @@ def _apply_stored_upload(form: ImportForm):
             "Không tìm thấy tệp đã xem trước (mã không hợp lệ hoặc đã quá 1 giờ). Hãy tải tệp lên và xem trước "
             "lại; chưa có câu hỏi nào được nhập."))
     data, meta = stored
+    if len(data) >= int(current_app.config.get("QUESTION_IMPORT_JOB_MIN_BYTES", 256 * 1024)):
+        # A big bank (thousands of questions) is written by a job with a progress page: the request
+        # would outlast the server's timeout (issue 18).
+        from quizzes.import_job import IMPORT_JOB
+        from training.jobs import create_job, start
+
+        job = create_job(IMPORT_JOB, user=current_user, input_data=data, params={
+            "format": meta.get("format", ""), "category": list(meta.get("category") or []),
+            "competency_id": meta.get("competency_id"), "filename": meta.get("filename", "")},
+            title=_("Nhập câu hỏi từ tệp %(name)s", name=meta.get("filename") or "—"))
+        db.session.commit()
+        start(job)
+        return redirect(url_for("jobs.detail", job_id=job.id))
     competency = db.session.get(Competency, meta["competency_id"]) if meta.get("competency_id") else None
     try:
         result = parse_file(data, meta.get("format", ""), [])

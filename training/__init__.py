@@ -121,6 +121,14 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(hr_bp)
     app.register_blueprint(api_bp)
+    from training.activation_views import bp as activation_bp  # issue 18: activation links, job pages
+    from training.jobs_views import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(activation_bp)
+    from training.staffing import bp as staffing_bp  # issue 20: ward staffing
+
+    app.register_blueprint(staffing_bp)
 
     # Domain packages, imported only here so that dependencies point one way.
     import courses

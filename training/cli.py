@@ -67,8 +67,13 @@ roster_group = AppGroup("roster", help="Import officials from a roster file.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Only check the file and report; change nothing.")
 @click.option("--passwords-out", type=click.Path(dir_okay=False, writable=True),
-              help="Write email,temporary_password of new accounts to this CSV file (mode 0600).")
-def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
+              help="Give new accounts temporary passwords (slow: one hash each) and write email,temporary_password "
+                   "to this CSV file (mode 0600).")
+@click.option("--links-out", type=click.Path(dir_okay=False, writable=True),
+              help="Write the activation links of new accounts to this CSV file (mode 0600), for HR to hand out.")
+@click.option("--send-links", is_flag=True, help="Also e-mail each new official their activation link (outbox).")
+def roster_import(file: str, dry_run: bool, passwords_out: str | None, links_out: str | None,
+                  send_links: bool) -> None:
     """Upsert officials from FILE (CSV or XLSX; header full_name,email,unit_code,position_code,roles
     or the Vietnamese Họ và tên, Email, Mã đơn vị, Mã vị trí việc làm, Vai trò). Several roles in one
     cell are separated by "," ";" or "|"."""
@@ -81,7 +86,19 @@ def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
             raise RosterFileError(f"Tệp quá lớn: tối đa {MAX_FILE_BYTES // (1024 * 1024)} MB.")
         with open(file, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
-        report = import_roster(data, os.path.basename(file), dry_run=dry_run)
+        # Issue 18: new accounts get one-time activation links (no password hashed at import), unless
+        # --passwords-out asks for temporary passwords as before.
+        from training.services.roster import ActivationLinks
+
+        links = ActivationLinks((current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"),
+                                send=send_links)
+        # Opened before the import, so an unwritable path changes nothing; written as the import goes
+        # (memory stays flat) and emptied again if the import does not commit.
+        link_descriptor = _private_file(links_out) if links_out and not dry_run else None
+        link_file = open(link_descriptor, "wb", closefd=False) if link_descriptor is not None else None
+        report = import_roster(data, os.path.basename(file), dry_run=dry_run,
+                               credentials="password" if passwords_out else "activation", on_activation=links,
+                               on_progress=(lambda done, total: link_file.write(links.take())) if link_file else None)
     except OSError as exc:
         click.echo(f"Lỗi: không đọc được tệp {file}: {exc.strerror}.", err=True)
         sys.exit(1)
@@ -120,10 +137,22 @@ def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
         db.session.rollback()
         if descriptor is not None:
             os.close(descriptor)
+        if link_descriptor is not None:
+            os.ftruncate(link_descriptor, 0)  # those links were never saved
         click.echo(f"Lỗi cơ sở dữ liệu, không có thay đổi nào được ghi: {exc.__class__.__name__}", err=True)
         sys.exit(1)
     click.echo(f"Đã nhập: tạo {len(report.created)}, cập nhật {len(report.updated)}, "
                f"không đổi {len(report.unchanged)}.")
+    if link_descriptor is not None:
+        link_file.write(links.take())
+        link_file.close()
+        os.close(link_descriptor)
+        click.echo(f"Đường dẫn kích hoạt của {links.count} tài khoản mới: {links_out}")
+    elif links.count:
+        click.echo(f"{links.count} tài khoản mới cần kích hoạt; dùng --links-out FILE để lưu đường dẫn kích hoạt, "
+                   "--send-links để gửi qua email, hoặc đặt lại mật khẩu trong trang quản trị.")
+    if links.queued:
+        click.echo(f"Đã xếp {links.queued} email kích hoạt vào hàng gửi (gửi bằng reminders send).")
     if descriptor is not None:
         import csv
 
@@ -136,6 +165,17 @@ def roster_import(file: str, dry_run: bool, passwords_out: str | None) -> None:
     elif report.passwords:
         click.echo("Tài khoản mới có mật khẩu tạm thời; dùng --passwords-out FILE để lưu, "
                    "hoặc đặt lại mật khẩu trong trang quản trị.")
+
+
+def _private_file(path: str) -> int:
+    """A file only its owner can read, opened for writing (activation links are credentials)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+    except OSError as exc:
+        click.echo(f"Lỗi: không ghi được tệp {path}: {exc.strerror}; không có thay đổi nào được ghi.", err=True)
+        sys.exit(1)
+    return descriptor
 
 
 api_token_group = AppGroup("api-token", help="Bearer tokens for the API.")

@@ -46,6 +46,27 @@ class Config:
     COURSE_CONTENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "courses",
                                       "content")
     REDIS_URL: str | None = None
+    # Long jobs (training.jobs, issue 18). Retries after a failure, in seconds (their count is how
+    # many); a job running longer than JOB_TIMEOUT_S is stopped; a worker silent for JOB_HEARTBEAT_S
+    # plus JOB_HEARTBEAT_GRACE_S is taken for dead and its job runs again; finished jobs and their
+    # files are kept JOB_KEEP_DAYS days.
+    JOB_RETRY_INTERVALS = (10, 60, 300)
+    JOB_QUEUE_PREFIX = ""  # two sites sharing one Redis give each its own prefix
+    JOB_TIMEOUT_S = 3600
+    JOB_HEARTBEAT_S = 30
+    JOB_HEARTBEAT_GRACE_S = 60
+    JOB_MAINTENANCE_S = 60
+    JOB_STALE_S = 120
+    JOB_KEEP_DAYS = 14
+    # Above these sizes work started in the browser runs as a job with a progress page.
+    ROSTER_JOB_MIN_BYTES = 64 * 1024
+    QUESTION_IMPORT_JOB_MIN_BYTES = 256 * 1024
+    CERT_ZIP_JOB_MIN = 200
+    EXPORT_JOB_MIN_ROWS = 10000
+    # Officials per job of `certificates issue` on the queue.
+    CERT_ISSUE_BATCH = 20
+    # Activation links of officials imported from a roster are valid this many days, once.
+    ACTIVATION_DAYS = 14
     # Reminders (nhắc việc): days before the due date for the early reminder.
     REMINDER_DAYS_BEFORE = 3
     # Outgoing e-mail through SMTP; without MAIL_SERVER, e-mails wait in the outbox.
@@ -58,6 +79,8 @@ class Config:
     MAIL_DEFAULT_SENDER = "Công Chức Số <no-reply@congchucso.local>"
     MAIL_MAX_ATTEMPTS = 8
     MAIL_TIMEOUT_S = 10
+    # A sender that claimed a message and went silent this long is taken for dead (courses.mail).
+    MAIL_CLAIM_LEASE_S = 300
     # Certificates: the issuing organisation and its signing identity (PKCS#12). Without
     # CERT_P12_PATH a development identity is made in the instance folder, clearly labelled.
     CERT_P12_PATH: str | None = None
@@ -98,6 +121,10 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    # No ping before every checkout (a round trip on every request, a fifth of an autosave's cost):
+    # after a database restart SQLAlchemy invalidates the whole pool at the first error instead, and
+    # clients resend (the quiz page keeps answers until acknowledged). Connections are renewed hourly.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 3600}
     SESSION_COOKIE_NAME = "__Host-session"
 
 
@@ -131,9 +158,19 @@ ENV_SETTINGS = (
     "SERVER_NAME",
     "TSA_URL",
     "LOGIN_BURST_PER_ADDRESS",
+    "JOB_QUEUE_PREFIX",
+    # Files kept on disk: on several app servers, point these at one shared volume (docs/deploy.md).
+    "LESSON_MEDIA_FOLDER",
+    "QUIZ_UPLOAD_FOLDER",
+    "ROSTER_UPLOAD_FOLDER",
 )
 INT_ENV_SETTINGS = ("MAIL_PORT", "REMINDER_DAYS_BEFORE", "TRUSTED_PROXIES", "API_TOKEN_DAYS", "SESSION_IDLE_HOURS",
-                    "SESSION_MAX_DAYS", "QUEUE_MAX_WAIT_S", "OVERLOAD_RETRY_AFTER_S")
+                    "SESSION_MAX_DAYS", "QUEUE_MAX_WAIT_S", "OVERLOAD_RETRY_AFTER_S",
+                    # issue 18 (jobs)
+                    "JOB_TIMEOUT_S", "JOB_HEARTBEAT_S", "JOB_HEARTBEAT_GRACE_S", "JOB_MAINTENANCE_S", "JOB_STALE_S",
+                    "JOB_KEEP_DAYS", "ROSTER_JOB_MIN_BYTES", "QUESTION_IMPORT_JOB_MIN_BYTES", "CERT_ZIP_JOB_MIN",
+                    "EXPORT_JOB_MIN_ROWS", "CERT_ISSUE_BATCH", "ACTIVATION_DAYS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_S",
+                    "MAIL_CLAIM_LEASE_S")
 BOOL_ENV_SETTINGS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "TEST_DEPLOYMENT", "RATELIMIT_ALLOW_MEMORY")
 # Secrets that are published (in this repository or its history) and so protect nothing.
 KNOWN_SECRETS = {"dev-only-not-secret", "testing-only", "change-me", "changeme", "secret", "dev", "development"}
@@ -145,6 +182,9 @@ def env_overrides() -> dict:
     values.update({name: int(os.environ[name]) for name in INT_ENV_SETTINGS if os.environ.get(name)})
     values.update({name: os.environ[name].lower() in ("1", "true", "yes", "on")
                    for name in BOOL_ENV_SETTINGS if os.environ.get(name)})
+    if os.environ.get("JOB_RETRY_INTERVALS"):  # "10,60,300": seconds before each retry (issue 18)
+        values["JOB_RETRY_INTERVALS"] = tuple(int(part) for part in os.environ["JOB_RETRY_INTERVALS"].split(",")
+                                              if part.strip())
     if os.environ.get("DATABASE_URL"):
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     return values

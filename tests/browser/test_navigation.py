@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 pytestmark = pytest.mark.browser
 
-LEARNER_LINKS = ["Trang của tôi", "Khóa học", "Bài kiểm tra", "Chứng nhận", "Nhắc việc", "Đổi mật khẩu"]
+LEARNER_LINKS = ["Trang của tôi", "Khóa học", "Bài kiểm tra", "Chứng nhận", "Nhắc việc", "Tài khoản và đăng nhập"]
 TRAINER_LINKS = ["Soạn bài giảng", "Ngân hàng câu hỏi", "Quản lý bài kiểm tra"]
 HR_LINKS = ["Tổng quan", "Cán bộ, công chức", "Giao khóa học", "Quản lý chứng nhận"]
 ADMIN_LINKS = LEARNER_LINKS + TRAINER_LINKS + HR_LINKS + ["Quản trị"]

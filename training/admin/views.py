@@ -356,7 +356,7 @@ def _roster_folder():
     return Path(configured) if configured else Path(current_app.instance_path) / "roster_uploads"
 
 
-def _render_roster(form, *, report=None, token=None, status=200, apply_error=None):
+def _render_roster(form, *, report=None, token=None, status=200, apply_error=None, links=None):
     from flask_babel import format_number
 
     from training.admin.forms import RosterApplyForm
@@ -365,14 +365,24 @@ def _render_roster(form, *, report=None, token=None, status=200, apply_error=Non
     apply_form = RosterApplyForm(formdata=None, data={"token": token}) if token else None
     return render_template("admin/roster.html", form=form, report=report, apply_form=apply_form,
                            apply_error=apply_error, max_mb=MAX_FILE_BYTES // (1024 * 1024),
-                           max_rows=format_number(MAX_ROWS),
+                           max_rows=format_number(MAX_ROWS), links=links,
                            headers=VIETNAMESE_HEADERS, role_names=ROLE_NAMES_VI), status
+
+
+def _base_url() -> str:
+    """Where activation links point: PUBLIC_BASE_URL, else the address this request came in at."""
+    from flask import current_app
+
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/")
 
 
 @bp.route("/roster", methods=["GET", "POST"])
 @access("admin")
 def roster():
-    """Step 1 ("Kiểm tra tệp") checks a file and keeps it; step 2 ("Nhập ngay") imports that same file."""
+    """Step 1 ("Kiểm tra tệp") checks a file and keeps it; step 2 ("Nhập ngay") imports that same file.
+    A large file is checked, then imported, by jobs with a progress page (ROSTER_JOB_MIN_BYTES)."""
+    from flask import current_app
+
     from training.services.roster import MAX_FILE_BYTES
     from training.uploads import purge_uploads, store_upload
 
@@ -385,6 +395,21 @@ def roster():
         return _render_roster(form, status=400 if request.method == "POST" else 200)
     upload = form.file.data
     data = upload.read(MAX_FILE_BYTES + 1)
+    if len(data) >= int(current_app.config.get("ROSTER_JOB_MIN_BYTES", 64 * 1024)):
+        from training.jobs import create_job, start
+        from training.services.roster import CHECK_JOB, precheck
+
+        try:
+            precheck(data, upload.filename or "")
+        except RosterFileError as exc:
+            form.file.errors.append(str(exc))
+            return _render_roster(form, status=400)
+
+        job = create_job(CHECK_JOB, user=current_user, input_data=data, params={"filename": upload.filename or ""},
+                         title=_("Kiểm tra tệp danh sách %(name)s", name=upload.filename or "—"))
+        db.session.commit()
+        start(job)
+        return redirect(url_for("jobs.detail", job_id=job.id))
     try:
         report = import_roster(data, upload.filename or "", actor=current_user, dry_run=True)
     except RosterFileError as exc:
@@ -406,6 +431,7 @@ def _roster_apply(form, folder):
     from flask import current_app
 
     from training.admin.forms import RosterApplyForm
+    from training.services.roster import ActivationLinks
     from training.uploads import claim_upload
 
     apply_form = RosterApplyForm()
@@ -419,8 +445,10 @@ def _roster_apply(form, folder):
             "và kiểm tra lại; chưa có thay đổi nào được ghi."))
     data, meta = stored
     filename = str(meta.get("filename") or "")
+    # New officials get activation links, shown once below (a small file: all of them fit on the page).
+    links = ActivationLinks(_base_url(), send=request.form.get("send_links") == "1", keep=10_000)
     try:
-        report = import_roster(data, filename, actor=current_user)
+        report = import_roster(data, filename, actor=current_user, on_activation=links)
         if report.ok:
             db.session.commit()
     except (RosterFileError, sa.exc.SQLAlchemyError):
@@ -433,9 +461,44 @@ def _roster_apply(form, folder):
         flash(_("Dữ liệu đã thay đổi từ lúc kiểm tra: tệp có %(n)d dòng lỗi. Chưa có thay đổi nào được ghi.",
                 n=len(report.errors)), "error")
         return _render_roster(form, report=report, status=400)
+    if links.queued:
+        current_app.extensions["outbox"]["request_send"]()
     flash(_("Đã nhập danh sách: %(c)d tạo mới, %(u)d cập nhật, %(n)d không đổi.",
             c=len(report.created), u=len(report.updated), n=len(report.unchanged)), "success")
-    return _render_roster(form, report=report)
+    return _render_roster(form, report=report, links=links)
+
+
+@bp.route("/roster/jobs/<int:job_id>/apply", methods=["POST"])
+@access("admin")
+def roster_apply_job(job_id: int):
+    """"Nhập ngay" on the page of a large file's check job: import that same stored file, by a job."""
+    from training.jobs import create_job, start
+    from training.models import Job
+    from training.services.roster import APPLY_JOB, CHECK_JOB
+
+    check = db.session.get(Job, job_id, with_for_update=True)
+    if check is None or check.kind != CHECK_JOB or check.user_id != current_user.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    result = dict(check.result or {})
+    if check.state != "done" or not result.get("ok"):
+        flash(_("Tệp này chưa được kiểm tra xong hoặc có lỗi; chưa có thay đổi nào được ghi."), "error")
+        return redirect(url_for("jobs.detail", job_id=check.id))
+    if result.get("applied_job_id"):
+        flash(_("Tệp này đã được nhập."), "info")
+        return redirect(url_for("jobs.detail", job_id=result["applied_job_id"]))
+    job = create_job(APPLY_JOB, user=current_user, total=result.get("rows"),
+                     params={"source_job_id": check.id, "filename": check.params.get("filename", ""),
+                             "send_links": request.form.get("send_links") == "1", "base_url": _base_url()},
+                     title=_("Nhập danh sách %(name)s", name=check.params.get("filename") or "—"))
+    result["applied_job_id"] = job.id
+    result.pop("action", None)
+    result["link"] = {"endpoint": "jobs.detail", "values": {"job_id": job.id}, "label": _("Xem việc nhập danh sách")}
+    check.result = result
+    db.session.commit()
+    start(job)
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.route("/roster/template.<fmt>")

@@ -106,7 +106,9 @@ SCHEMAS = {
     "OfficialsPage": _obj({
         "items": {"type": "array", "items": _ref("Official")},
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
-        "total": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 0}}),
+        "total": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 0},
+        "total_exact": {"type": "boolean", "description": "false: more than `total` (10,000) match a name search "
+                                                         "or a combination of filters; narrow it to count them"}}),
     "UnitSummary": _obj({
         "unit": _obj({"code": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"}}),
         "officials": {"type": "integer", "minimum": 0}, "qualified": {"type": "integer", "minimum": 0},
@@ -207,6 +209,47 @@ PATHS = {
         "operationId": "openapi", "summary": "This document", "security": PUBLIC,
         "responses": {"200": _json(_ref("OpenApiDocument"), "OpenAPI 3.1 document")}}},
 }
+
+
+# --- issue 20 (ward staffing): cover per duty, population and officials per 1,000 residents.
+SCHEMAS["UnitCoverage"] = _obj({
+    "unit": _obj({"code": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"}}),
+    "on": {"type": "string", "format": "date", "description": "The day in Vietnam the figures are for"},
+    "windows": {"type": "array", "items": {"type": "integer"}, "description": "Days ahead of `held_in_N`"},
+    "wards": {"type": "array", "description": "The unit's wards (a page of them), or the unit itself for a ward",
+              "items": _obj({
+                  "code": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"},
+                  "officials": {"type": "integer", "minimum": 0}, "qualified": {"type": "integer", "minimum": 0},
+                  "population": {"anyOf": [{"type": "null"}, _obj({
+                      "registered": _nullable("integer", minimum=0), "actual": _nullable("integer", minimum=0),
+                      "as_of": {"type": "string", "format": "date"}, "source": {"type": "string"}})]},
+                  "officials_per_1000": _nullable("number", minimum=0, description="per actual residents when "
+                                                                                  "known, else registered"),
+                  "qualified_per_1000": _nullable("number", minimum=0),
+                  "single_points_of_failure": {"type": "integer", "minimum": 0,
+                                               "description": "duties exactly one official holds"},
+                  "uncovered": {"type": "integer", "minimum": 0, "description": "duties nobody holds"},
+                  "duties": {"type": "array", "items": _obj({
+                      "position": {"type": "string"}, "position_name": {"type": "string"},
+                      "competency": {"type": "string"}, "competency_name": {"type": "string"},
+                      "officials": {"type": "integer", "minimum": 1, "description": "officials in the position"},
+                      "held": {"type": "integer", "minimum": 0, "description": "of them, holding the competency now"},
+                      "held_in_30": {"type": "integer", "minimum": 0}, "held_in_60": {"type": "integer", "minimum": 0},
+                      "held_in_90": {"type": "integer", "minimum": 0},
+                      "status": {"type": "string", "enum": ["none", "single", "covered"]}})}})},
+    "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+    "total": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 1}})
+PATHS["/api/v1/units/{code}/coverage"] = {"get": {
+    "operationId": "unitCoverage", "summary": "Cover per duty of a ward, or of a page of a city's wards",
+    "description": "HR and admin only; a unit outside the caller's scope is 404. A duty is a job position staffed "
+                   "in the ward with one competency it requires: how many of the ward's officials in that position "
+                   "hold it now and 30/60/90 days from now; status `single` is a single point of failure.",
+    "security": SIGNED_IN,
+    "parameters": [_path_param("code", "string"),
+                   _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page of wards"),
+                   _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+                          "Wards per page")],
+    "responses": {"200": _json(_ref("UnitCoverage"), "The cover"), **_errors(401, 403, 404, 422)}}}
 
 
 def openapi_document() -> dict:

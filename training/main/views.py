@@ -66,10 +66,16 @@ def set_language(code: str):
 @access(public=True)
 @limiter.exempt
 def healthz():
+    """{"status", "database"} and, with REDIS_URL, "redis" ("ok"/"down") and "queue" (jobs waiting).
+
+    Redis down does not make the app unhealthy for a load balancer: pages still work and jobs wait in
+    the database until the queue is back (training.jobs.recover); monitoring reads "redis"."""
+    from training.jobs import queue_status
+
     try:
         db.session.execute(sa.text("SELECT 1"))
     except Exception:  # any failure to reach the database is "down"
         current_app.logger.warning("health check: database unreachable", exc_info=True)
         db.session.rollback()
-        return jsonify({"status": "error", "database": "down"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+        return jsonify({"status": "error", "database": "down", **queue_status()}), 503
+    return jsonify({"status": "ok", "database": "ok", **queue_status()})

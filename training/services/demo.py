@@ -138,6 +138,9 @@ def load_demo(password: str | None) -> DemoResult:
     result.officials = count
     db.session.flush()
     _demo_records(created)
+    from training.staffing.demo import load_demo_populations  # issue 20: the wards' populations
+
+    load_demo_populations()
     return result
 
 
