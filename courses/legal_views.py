@@ -285,11 +285,19 @@ def legal_lesson_checked(lesson_id: int):
 @access(*TRAINERS)
 def legal_lesson_citation(lesson_id: int):
     lesson = db.get_or_404(Lesson, lesson_id)
+    return _correct_citation(
+        lambda number, action: legal.correct_lesson_citation(lesson, number, action, current_user),
+        lambda form: _render_lesson(lesson, form, 400),
+        url_for("courses.legal_lesson", lesson_id=lesson.id))
+
+
+def _correct_citation(correct, render_invalid, back: str):
+    """The one way a trainer adds, removes or restores a citation, for a lesson or a question."""
     action = request.form.get("action", "add")
     if action == "add":
         form = CitationForm()
         if not form.validate_on_submit():
-            return _render_lesson(lesson, form, 400)
+            return render_invalid(form)
         number = form.number.data
     else:
         form = CitationForm(formdata=None)
@@ -297,14 +305,14 @@ def legal_lesson_citation(lesson_id: int):
             abort(400)
         number = request.form.get("number", "")
     try:
-        number = legal.correct_lesson_citation(lesson, number, action, current_user)
+        number = correct(number, action)
     except legal.LegalError as exc:
         db.session.rollback()
         form.number.errors = [*form.number.errors, str(exc)]
-        return _render_lesson(lesson, form, 400)
+        return render_invalid(form)
     db.session.commit()
     flash(_citation_message(action, number), "success")
-    return redirect(url_for("courses.legal_lesson", lesson_id=lesson.id))
+    return redirect(back)
 
 
 def _citation_message(action: str, number: str) -> str:
@@ -356,26 +364,10 @@ def legal_question_checked(question_id: int):
 @access(*TRAINERS)
 def legal_question_citation(question_id: int):
     question = _question_or_404(question_id)
-    action = request.form.get("action", "add")
-    if action == "add":
-        form = CitationForm()
-        if not form.validate_on_submit():
-            return _render_question(question, form, 400)
-        number = form.number.data
-    else:
-        form = CitationForm(formdata=None)
-        if not ConfirmForm().validate_on_submit() or action not in ("remove", "restore"):
-            abort(400)
-        number = request.form.get("number", "")
-    try:
-        number = legal.correct_question_citation(question_id, number, action, current_user)
-    except legal.LegalError as exc:
-        db.session.rollback()
-        form.number.errors = [*form.number.errors, str(exc)]
-        return _render_question(question, form, 400)
-    db.session.commit()
-    flash(_citation_message(action, number), "success")
-    return redirect(url_for("courses.legal_question", question_id=question_id))
+    return _correct_citation(
+        lambda number, action: legal.correct_question_citation(question_id, number, action, current_user),
+        lambda form: _render_question(question, form, 400),
+        url_for("courses.legal_question", question_id=question_id))
 
 
 # --------------------------------------------------------------------------- quizzes

@@ -408,11 +408,9 @@ def precheck(data: bytes, filename: str) -> None:
         _decode_csv(data[:4096].rsplit(b"\n", 1)[0] if len(data) > 4096 else data)
 
 
-def read_roster(data: bytes, filename: str) -> RosterReport:
-    """Parse and validate a roster file; nothing is written.
-
-    Raises RosterFileError when the file as a whole cannot be read; row problems are in report.errors.
-    """
+def read_rows(data: bytes, filename: str) -> list[tuple[int, list]]:
+    """The non-blank rows of a CSV or XLSX upload as (line number, cells), within the size and row
+    limits every table import shares (the roster and the population file). Raises RosterFileError."""
     if len(data) > MAX_FILE_BYTES:
         raise RosterFileError(_("Tệp quá lớn: tối đa %(n)d MB.", n=MAX_FILE_BYTES // 1024 // 1024))
     if not data.strip():
@@ -423,6 +421,15 @@ def read_roster(data: bytes, filename: str) -> RosterReport:
            if any(isinstance(cell, _Value) or nfc(cell) for cell in cells)]
     if not raw:
         raise RosterFileError(_("Tệp trống: không có dòng tiêu đề."))
+    return raw
+
+
+def read_roster(data: bytes, filename: str) -> RosterReport:
+    """Parse and validate a roster file; nothing is written.
+
+    Raises RosterFileError when the file as a whole cannot be read; row problems are in report.errors.
+    """
+    raw = read_rows(data, filename)
     header_index = _find_header(raw)
     header_line, header = raw[header_index]
     columns, ignored = _header_map(header)

@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from training.extensions import db
 from training.models import OrgUnit, User
 from training.services import audit
-from training.services.roster import (HEADER_SEARCH_ROWS, MAX_FILE_BYTES, MAX_ROWS, RosterFileError, _key, _read_csv,
-                                      _read_xlsx, _shorten, _sniff_format, _text, _Value)
+from training.services.roster import (HEADER_SEARCH_ROWS, MAX_FILE_BYTES, MAX_ROWS, RosterFileError, _key, _shorten,
+                                      _text, _Value, read_rows)
 from training.staffing.models import UnitPopulation
 from training.vntext import nfc
 
@@ -210,20 +210,10 @@ def parse_day(value, label: str, today: date) -> tuple[date | None, str | None]:
 def read_populations(data: bytes, filename: str, root: OrgUnit | None, today: date) -> PopulationReport:
     """Parse and check a population file against the units of `root`'s subtree (None: every unit);
     nothing is written. Raises PopulationFileError when the file as a whole cannot be read."""
-    if len(data) > MAX_FILE_BYTES:
-        raise PopulationFileError(_("Tệp quá lớn: tối đa %(n)d MB.", n=MAX_FILE_BYTES // 1024 // 1024))
-    if not data.strip():
-        raise PopulationFileError(_("Tệp trống: không có dòng tiêu đề."))
     try:
-        kind = _sniff_format(data, filename)
-        raw = _read_xlsx(data) if kind == "xlsx" else _read_csv(data)
-    except PopulationFileError:
-        raise
+        raw = read_rows(data, filename)
     except RosterFileError as error:
         raise PopulationFileError(str(error)) from error
-    raw = [(line, cells) for line, cells in raw if any(isinstance(c, _Value) or nfc(c) for c in cells)]
-    if not raw:
-        raise PopulationFileError(_("Tệp trống: không có dòng tiêu đề."))
     header_index = _find_header(raw)
     header_line, header = raw[header_index]
     columns, ignored = _header_map(header)
