@@ -184,10 +184,9 @@ class _LazyStory(list):
         return list.__len__(self)
 
 
-def render_unit_report(data: ReportData, font_dir: str | None, out: IO[bytes] | None = None) -> bytes | None:
-    """Draw the report (landscape A4) into `out`; without `out`, return its bytes."""
-    fonts = report_fonts(font_dir)
-    styles = {
+def report_styles(fonts) -> dict[str, ParagraphStyle]:
+    """The paragraph styles of every signed report (the unit report, the staffing review)."""
+    return {
         "title": ParagraphStyle("title", fontName=fonts.bold, fontSize=15, leading=19, spaceBefore=6, spaceAfter=4,
                                 alignment=TA_CENTER),
         "subtitle": ParagraphStyle("subtitle", fontName=fonts.italic, fontSize=11, leading=14, spaceAfter=6,
@@ -202,6 +201,12 @@ def render_unit_report(data: ReportData, font_dir: str | None, out: IO[bytes] | 
         "centre-italic": ParagraphStyle("centre-italic", fontName=fonts.italic, fontSize=10, leading=13,
                                         alignment=TA_CENTER),
     }
+
+
+def render_unit_report(data: ReportData, font_dir: str | None, out: IO[bytes] | None = None) -> bytes | None:
+    """Draw the report (landscape A4) into `out`; without `out`, return its bytes."""
+    fonts = report_fonts(font_dir)
+    styles = report_styles(fonts)
 
     def p(text, style="body"):
         return Paragraph(escape(str(text)), styles[style])

@@ -16,15 +16,13 @@ from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
 from training.extensions import db
 from training.hr.exports import Column, write_xlsx
 from training.hr.report_pdf import (MARGIN, PAGE, _grid_style, _letterhead, _signature_block, configured_font_dir,
-                                    report_fonts)
+                                    report_fonts, report_styles)
 from training.staffing.models import StaffingReview, StaffingReviewEntry
 from training.staffing.review import competency_names
 
@@ -116,20 +114,7 @@ def write_review_pdf(review: StaffingReview, out: IO[bytes], *, today: date, pre
                      locale: str = "vi") -> int:
     """The review as a document to sign into `out`; how many lines it lists."""
     fonts = report_fonts(configured_font_dir())
-    styles = {
-        "title": ParagraphStyle("title", fontName=fonts.bold, fontSize=14, leading=18, spaceBefore=6, spaceAfter=4,
-                                alignment=TA_CENTER),
-        "subtitle": ParagraphStyle("subtitle", fontName=fonts.italic, fontSize=10.5, leading=14, spaceAfter=4,
-                                   alignment=TA_CENTER),
-        "body": ParagraphStyle("body", fontName=fonts.regular, fontSize=10, leading=13),
-        "cell": ParagraphStyle("cell", fontName=fonts.regular, fontSize=8, leading=10),
-        "head": ParagraphStyle("head", fontName=fonts.bold, fontSize=8, leading=10),
-        "centre": ParagraphStyle("centre", fontName=fonts.regular, fontSize=11, leading=14, alignment=TA_CENTER),
-        "centre-bold": ParagraphStyle("centre-bold", fontName=fonts.bold, fontSize=11, leading=14,
-                                      alignment=TA_CENTER),
-        "centre-italic": ParagraphStyle("centre-italic", fontName=fonts.italic, fontSize=10, leading=13,
-                                        alignment=TA_CENTER),
-    }
+    styles = report_styles(fonts)
 
     def p(text, style="body"):
         return Paragraph(escape(str(text)), styles[style])
