@@ -340,6 +340,12 @@ def pages(info: dict) -> list[tuple[str, str, str, str, int]]:
          "/api/v1/officials?page=500&status=qualified", WARD),
         ("api", "API GET /api/v1/officials (city, page 1)", "city-api", "/api/v1/officials", WARD),
         ("api", f"API GET /api/v1/officials?unit={ward}", "city-api", f"/api/v1/officials?unit={ward}", WARD),
+        ("staffing", "city GET /hr/staffing/ (wards at risk first)", "city", "/hr/staffing/", NATIONAL),
+        ("staffing", f"city GET /hr/staffing/units/{ward}", "city", f"/hr/staffing/units/{ward}", WARD),
+        ("staffing", f"city GET /hr/staffing/units/{ward}/lend?position=1", "city",
+         f"/hr/staffing/units/{ward}/lend?position={position}", WARD),
+        ("staffing", f"ward GET /hr/staffing/units/{ward} (ward HR)", "ward", f"/hr/staffing/units/{ward}", WARD),
+        ("staffing", f"API GET /api/v1/units/{ward}/coverage", "city-api", f"/api/v1/units/{ward}/coverage", WARD),
         ("small", "small city GET /hr/ (HCM, 80 officials)", "small", "/hr/", WARD),
         ("small", "small city GET /hr/units/HCM", "small", "/hr/units/HCM", WARD),
         ("small", "small city GET /hr/officials", "small", "/hr/officials", WARD),
@@ -379,7 +385,7 @@ def parse_options(argv=None):
     add("--worker", action="store_true", help="also run an RQ worker (REDIS_URL) for exports that are jobs")
     add("--redis-url", default="redis://127.0.0.1:6379/11")
     add("--no-exports", action="store_true")
-    add("--only", default="", help="comma-separated groups: national, ward, list, api, small")
+    add("--only", default="", help="comma-separated groups: national, ward, list, api, staffing, small")
     add("--timeout", type=float, default=120.0)
     add("--out", default=None)
     options = parser.parse_args(argv)

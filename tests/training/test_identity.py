@@ -325,3 +325,107 @@ def test_headers_on_every_page(client, auth, staff):
     with client.get("/static/css/app.css") as static:
         assert static.headers.get("Cache-Control") != "no-store"
     assert client.get("/auth/login", base_url="https://localhost").headers["Strict-Transport-Security"]
+
+
+# --------------------------------------------------------------------------- the gaps a review found
+def test_the_wait_grows_with_each_failure_and_a_guess_from_many_addresses_slows_the_account(app):
+    """Per (address, account): free tries, then a wait that doubles. Per account: past the free count
+    from any addresses, every further try waits, also from an address that never failed."""
+    from training.services import throttle
+
+    now = datetime.now(timezone.utc)
+    email = "lan@example.vn"
+
+    def fail(address, count, email=email):
+        for _ in range(count):
+            db.session.add(LoginFailure(email=email, address=address, failed_at=now))
+        db.session.commit()
+
+    fail("10.0.0.1", throttle.PAIR_FREE - 1)
+    assert throttle.wait_seconds(email, "10.0.0.1", now) == 0
+    waits = []
+    for _ in range(3):
+        fail("10.0.0.1", 1)
+        waits.append(throttle.wait_seconds(email, "10.0.0.1", now))
+    assert waits == [throttle.PAIR_BASE_DELAY_S, 2 * throttle.PAIR_BASE_DELAY_S, 4 * throttle.PAIR_BASE_DELAY_S]
+    assert throttle.wait_seconds(email, "10.0.0.2", now) == 0  # another address: not this pair's wait
+
+    admin = "admin@example.vn"
+    for n in range(throttle.ACCOUNT_FREE - 1):  # a distributed guesser, one try per address
+        fail(f"10.1.0.{n}", 1, admin)
+    assert throttle.wait_seconds(admin, "10.9.9.9", now) == 0
+    fail("10.1.1.1", 1, admin)
+    first = throttle.wait_seconds(admin, "10.9.9.9", now)
+    fail("10.1.1.2", 1, admin)
+    second = throttle.wait_seconds(admin, "10.9.9.9", now)
+    assert 0 < first < second <= throttle.ACCOUNT_MAX_DELAY_S
+    later = now + timedelta(seconds=throttle.ACCOUNT_MAX_DELAY_S + 1)
+    assert throttle.wait_seconds(admin, "10.9.9.9", later) == 0  # slowed, never locked out
+
+
+def test_password_change_question_export_certificate_issue_and_zip_are_audited(app, client, auth, staff):
+    from certificates.issuing import issue_certificate
+    from tests.certificates.test_issuing import qualify
+
+    def actions():
+        return {entry.action for entry in db.session.scalars(sa.select(AuditEntry))}
+
+    auth.login("gv@example.vn")
+    assert client.get("/quizzes/manage/export?format=gift").status_code == 200
+    assert "questions.export" in actions()
+    new_password = "Đồng hồ bên cửa sổ 2026"
+    answer = client.post("/auth/password", data={"current": TEST_PASSWORD, "new": new_password,
+                                                 "confirm": new_password})
+    assert answer.status_code == 302
+    assert "auth.password_change" in actions()
+    auth.logout()
+
+    app.config.update(PUBLIC_BASE_URL="https://ccs.example.vn")
+    qualify(staff["learner"])
+    certificate = issue_certificate(staff["learner"])
+    db.session.commit()
+    issued = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "certificate.issue"))
+    assert issued is not None and issued.target == certificate.serial
+    auth.login("hr.city@example.vn")
+    with client.get("/certificates/manage/export.zip") as download:
+        assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
+        download.get_data()
+    assert "certificate.export_zip" in actions()
+
+
+def test_personal_data_pages_and_downloads_are_not_cached(client, auth, staff, org):
+    auth.login("hr.city@example.vn")
+    for url in ("/hr/", "/hr/officials", f"/hr/officials/{staff['learner'].id}",
+                "/hr/export/officials.csv", f"/hr/export/units/{org['city'].code}/report.pdf"):
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+            assert response.headers["Cache-Control"] == "no-store", url
+            response.get_data()
+
+
+def test_on_attempt_routes_the_token_is_the_identity_whatever_cookie_comes_with_it(client, auth, make_user, org):
+    from tests.quizzes.helpers import make_quiz
+
+    make_user("lan@example.vn", "Trần Thị Lan", unit=org["dept_a"], position=org["position"])
+    make_user("binh@example.vn", "Lê Văn Bình", unit=org["dept_a"], position=org["position"])
+    quiz = make_quiz()
+    lan = token_for(client, "lan@example.vn")
+    auth.login("binh@example.vn")  # Bình's cookie rides along with Lan's token
+    started = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=bearer(lan))
+    assert started.status_code == 201, started.get_json()
+    attempt = started.get_json()
+    attempt_id = attempt["attempt_id"]
+    assert client.get(f"/api/v1/attempts/{attempt_id}", headers=bearer(lan)).status_code == 200
+    assert client.get(f"/api/v1/attempts/{attempt_id}").status_code == 404  # Bình's cookie alone
+    binh = token_for(client, "binh@example.vn")
+    slot = attempt["questions"][0]
+    choice = slot["options"][0]["id"]
+    refused = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot['slot']}",
+                         json={"response": choice}, headers=bearer(binh))
+    assert refused.status_code == 404
+    saved = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot['slot']}",
+                       json={"response": choice}, headers=bearer(lan))
+    assert saved.status_code == 200, saved.get_json()
+    assert client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=bearer(binh)).status_code == 404
+    assert client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=bearer(lan)).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer(lan)).get_json()["email"] == "lan@example.vn"
