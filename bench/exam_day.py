@@ -670,6 +670,23 @@ async def run_capacity(servers: dict, tokens, options, quiz_id: int, database: D
 
     results["app save PUT"] = await measure("app save (PUT …/answers/<slot>)", servers["app"], save_request)
     results["app save PUT"]["accounts"] = len(started)
+    if options.sitting:
+        # The designed path for a synchronized start: the attempts were drawn ahead by the sitting's
+        # preparation, so a start is the state change prepared → in progress and the payload.
+        seated = database.take(options.capacity_accounts)
+        results["sitting"] = schedule_sitting(database.env, database.log, quiz_id, [e for e, _t in seated], options)
+        wait = (datetime.fromisoformat(results["sitting"]["starts_at"]) - datetime.now(timezone.utc)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        seats = iter(token for _, token in seated)
+
+        def seat_request():
+            token = next(seats, None)
+            return None if token is None else ("start", "POST", f"/api/v1/quizzes/{quiz_id}/attempts", token, None)
+
+        flush_redis(options.redis_url)
+        results["app start in a sitting POST"] = await measure("app start in a sitting (prepared attempt)",
+                                                               servers["app"], seat_request, warmup=0)
     floor = results["floor_insert PUT"]
 
     def ratio(a, b):
@@ -684,6 +701,11 @@ async def run_capacity(servers: dict, tokens, options, quiz_id: int, database: D
                                            floor["cpu"]["server_ms_per_request"]),
         "targets": {"save_throughput_vs_insert_floor": 0.7, "start_throughput_vs_insert_floor": 0.3},
     }
+    if "app start in a sitting POST" in results:
+        seat = results["app start in a sitting POST"]
+        results["ratios"]["sitting_start_throughput_vs_insert_floor"] = ratio(seat["req_per_s"], floor["req_per_s"])
+        results["ratios"]["sitting_start_cpu_vs_insert_floor"] = ratio(seat["cpu"]["server_ms_per_request"],
+                                                                       floor["cpu"]["server_ms_per_request"])
     return results
 
 
@@ -722,6 +744,10 @@ def print_report(report: dict) -> None:
     print(f"{o['learners']:,} learners, start window {o['window']:g} s, think {o['think']} s, resave "
           f"{o['resave']:.0%}, {o['connections']} connections, client timeout {o['timeout']:g} s, "
           f"on timeout: {o['on_timeout']}")
+    if report.get("sitting"):
+        t = report["sitting"]
+        print(f"The app's learners sat the quiz in a sitting: {t['prepared']:,} attempts prepared in "
+              f"{t['prepare_s']:g} s, ready {t['ready_before_start_s']:g} s before the start")
     for name in ("app", "floor_insert", "floor_json", "fault"):
         r = report["runs"].get(name)
         if not r:
@@ -779,13 +805,17 @@ def print_report(report: dict) -> None:
               f"{'server CPU ms/req':>17} | "
               f"{'PG CPU ms/req':>13} | {'client CPU ms/req':>17}")
         print(f"|{'-' * 20}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 19}|{'-' * 15}|{'-' * 19}")
-        for name in ("floor_json GET", "floor_insert PUT", "app start POST", "app save PUT"):
-            x = cap[name]
+        for name in ("floor_json GET", "floor_insert PUT", "app start POST", "app save PUT",
+                     "app start in a sitting POST"):
+            x = cap.get(name)
+            if x is None:
+                continue
             print(f"| {name:<18} | {fmt(x['req_per_s'], 1):>7} | {fmt(x['p50_ms']):>7} | {fmt(x['p99_ms']):>7} | "
                   f"{sum(x['errors'].values()):>6} | {fmt(x['cpu']['server_ms_per_request'], 2):>17} | "
                   f"{fmt(x['cpu']['postgres_ms_per_request'], 2):>13} | {fmt(x['cpu']['client_ms_per_request'], 2):>17}"
                   + (f"  (accounts ran out after {x['seconds']:g} s)" if x.get("ran_out_of_accounts") else ""))
-        errors = {name: cap[name]["errors"] for name in cap if name != "ratios" and cap[name]["errors"]}
+        errors = {name: cap[name]["errors"] for name in cap
+                  if name not in ("ratios", "sitting") and cap[name]["errors"]}
         if errors:
             print(f"Capacity errors: {errors}")
         q = cap["ratios"]
@@ -793,6 +823,9 @@ def print_report(report: dict) -> None:
               f"least 0.7×), {fmt(q['save_cpu_vs_insert_floor'], 2)}× the server CPU per request")
         print(f"Start / insert floor: {fmt(q['start_throughput_vs_insert_floor'], 2)}× the throughput (at least 0.3×), "
               f"{fmt(q['start_cpu_vs_insert_floor'], 2)}× the server CPU per request")
+        if "sitting_start_throughput_vs_insert_floor" in q:
+            print(f"Start in a sitting / insert floor: {fmt(q['sitting_start_throughput_vs_insert_floor'], 2)}× the "
+                  f"throughput, {fmt(q['sitting_start_cpu_vs_insert_floor'], 2)}× the server CPU per request")
     print(f"\nJSON: {report['json']}")
 
 
@@ -826,6 +859,11 @@ def parse_options(argv=None):
     add("--capacity-seconds", type=float, help="measured seconds per capacity test (default 15, --quick 8)")
     add("--capacity-warmup", type=float, default=2.0, help="unmeasured seconds before each capacity test")
     add("--capacity-accounts", type=int, help="fresh accounts for the start test (default 2000, --quick 600)")
+    add("--sitting", action="store_true",
+        help="the app's learners sit the quiz in a scheduled sitting (ca thi): their attempts are prepared "
+             "before the start, as `flask quizzes prepare-sittings` does, and the window opens at the start")
+    add("--sitting-lead", type=float, default=None,
+        help="seconds between scheduling the sitting and its start (default 30 + learners/100)")
     add("--fault", action="store_true", help="also run the scenario with kill -9 of a worker and a full restart")
     add("--fault-learners", type=int, help="learners in the fault run (default: --learners)")
     add("--database-url", default="postgresql://postgres@127.0.0.1:5432/ccs_exam", help="the bench's own database")
@@ -882,7 +920,8 @@ def main(argv=None) -> int:
     floor_env = {**base, "FLOOR_DATABASE_URL": options.database_url}
 
     database = Database(options.database_url, app_env, log_dir / "setup.log")
-    needed = 1 + options.learners + (0 if options.no_capacity else options.capacity_accounts) \
+    needed = 1 + options.learners + (0 if options.no_capacity else options.capacity_accounts * (2 if options.sitting
+                                                                                               else 1)) \
         + (options.fault_learners if options.fault else 0)
     database.prepare(options.fresh, needed)
     flush_redis(options.redis_url)
@@ -920,10 +959,77 @@ def main(argv=None) -> int:
     return 1 if lost else 0
 
 
+SITTING = r"""
+import json, sys, time
+from datetime import datetime
+import sqlalchemy as sa
+from training import create_app
+from training.extensions import db
+from training.models import User
+from quizzes.models import Quiz, Sitting
+from quizzes.sittings import MAX_EMAILS, prepare_batches, schedule_sitting
+
+args = json.load(sys.stdin)
+app = create_app()
+with app.app_context():
+    quiz = db.session.get(Quiz, args["quiz"])
+    actor = db.session.scalar(sa.select(User).where(User.email == args["actor"]))
+    starts = datetime.fromisoformat(args["starts_at"])
+    ids = []
+    for first in range(0, len(args["emails"]), MAX_EMAILS):  # a list sitting names at most MAX_EMAILS
+        sitting = schedule_sitting(quiz=quiz, actor=actor, root=None, starts_at=starts,
+                                   join_window_s=args["join_window_s"], time_limit_s=args["time_limit_s"],
+                                   late_policy="full", target="people",
+                                   emails="\n".join(args["emails"][first:first + MAX_EMAILS]),
+                                   title=f"Ca thi đo hiệu năng {first // MAX_EMAILS + 1}")
+        db.session.commit()
+        ids.append(sitting.id)
+    scheduled = time.monotonic()
+    prepared = 0
+    for sitting_id in ids:  # as `flask quizzes prepare-sittings` does: a batch per commit
+        for prepared_now, _total in prepare_batches(db.session.get(Sitting, sitting_id)):
+            db.session.commit()
+        prepared += prepared_now
+    print(json.dumps({"sittings": ids, "prepared": prepared, "prepare_s": round(time.monotonic() - scheduled, 1)}))
+"""
+
+
+def schedule_sitting(env: dict, log: Path, quiz_id: int, emails: list[str], options) -> dict:
+    """Schedule the scenario's learners into a sitting ("ca thi") that starts after its attempts are
+    prepared, prepare them as the cron would, and return when the sitting starts (UTC) with the
+    preparation's figures. The sitting's time limit covers the slowest learner of the scenario."""
+    _expected, limit = scenario_limits(options)
+    lead = options.sitting_lead or 30 + len(emails) / 100
+    starts_at = datetime.now(timezone.utc) + timedelta(seconds=lead)
+    payload = {"quiz": quiz_id, "actor": "admin@demo.example", "emails": emails,
+               "starts_at": starts_at.isoformat(), "join_window_s": int(options.window) + 120,
+               "time_limit_s": int(limit + 2 * options.timeout + 120)}
+    result = subprocess.run([sys.executable, "-c", SITTING], cwd=ROOT, env=env, input=json.dumps(payload),
+                            capture_output=True, text=True, timeout=1800)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(f"$ schedule and prepare a sitting of {len(emails)} learners\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        sys.exit(f"scheduling the sitting failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["starts_at"] = starts_at.isoformat()
+    figures["lead_s"] = round(lead, 1)
+    late = (datetime.now(timezone.utc) - starts_at).total_seconds()
+    figures["ready_before_start_s"] = round(-late, 1)
+    say(f"sitting: {figures['prepared']} attempts prepared in {figures['prepare_s']} s, "
+        + (f"{-late:.0f} s before the start" if late < 0 else f"{late:.0f} s AFTER the start (raise --sitting-lead)"))
+    return figures
+
+
 async def run_all(servers, database, options, quiz_id, report) -> None:
     runs = report["runs"]
     database.audit(options.write_log)
-    runs["app"] = await run_exam("app", servers["app"], database.take(options.learners), options, quiz_id,
+    tokens = database.take(options.learners)
+    if options.sitting:
+        report["sitting"] = schedule_sitting(database.env, database.log, quiz_id, [e for e, _t in tokens], options)
+        wait = (datetime.fromisoformat(report["sitting"]["starts_at"]) - datetime.now(timezone.utc)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+    runs["app"] = await run_exam("app", servers["app"], tokens, options, quiz_id,
                                  verify=True, database=database, check_db=True)
     if not options.no_floor_runs:
         fake = [(f"floor{i}@load.example", "floor") for i in range(options.learners)]
