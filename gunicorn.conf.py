@@ -23,9 +23,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so that a slow leak can never grow without bound.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then so that a slow leak can never grow without bound, but not during an
+# exam: a recycled worker boots again and loses its warm caches (slots, rendered questions), and at
+# 5,000 requests both workers of a 10,000-learner start recycled within seconds of each other and
+# stalled it for 10-30 s (bench/exam_day.py, 5 Dec 2026). Refused requests (503) count too.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "200000"))
+max_requests_jitter = max_requests // 4
 # Requests a browser or API client can send are small; refuse oversized request lines and headers.
 limit_request_line = 8190
 limit_request_fields = 100

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from quizzes import api_bp
-from quizzes.attempts import (AttemptError, attempts_left, quizzes_open_to, save_answer_by_id, start_or_resume,
-                              submit_attempt, touch_deadline)
+from quizzes.attempts import (AttemptError, attempts_left, attempts_used, quizzes_open_to, save_answer_by_id,
+                              start_or_resume, submit_attempt, touch_deadline)
 from quizzes.models import Attempt, Quiz
 from quizzes.presenting import attempt_payload
 from training.access import access, rate_key
@@ -46,11 +46,13 @@ def _iso(value):
 @access()
 def list_quizzes():
     user = me()
+    quizzes = quizzes_open_to(user)
+    used = attempts_used(user, quizzes)  # two queries whatever the number of quizzes
     return jsonify([
         {"id": quiz.id, "title": quiz.title, "competency": quiz.competency.code if quiz.competency else None,
          "opens_at": _iso(quiz.opens_at), "closes_at": _iso(quiz.closes_at), "time_limit_s": quiz.time_limit_s,
-         "attempts_left": attempts_left(quiz, user)}
-        for quiz in quizzes_open_to(user)
+         "attempts_left": attempts_left(quiz, user, used.get(quiz.id, 0))}
+        for quiz in quizzes
     ])
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
 from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
@@ -65,11 +65,22 @@ def attempt_count(quiz: Quiz, user: User) -> int:
         Attempt.quiz_id == quiz.id, Attempt.user_id == user.id, Attempt.state != "prepared")) or 0
 
 
-def attempts_left(quiz: Quiz, user: User) -> int | None:
-    """None means unlimited."""
+def attempts_used(user: User, quizzes) -> dict[int, int]:
+    """Attempts started per quiz, for a list of quizzes in one query (as `attempt_count` counts them)."""
+    ids = [quiz.id for quiz in quizzes]
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Attempt.quiz_id, sa.func.count(Attempt.id))
+        .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(ids), Attempt.state != "prepared")
+        .group_by(Attempt.quiz_id)).all())
+
+
+def attempts_left(quiz: Quiz, user: User, used: int | None = None) -> int | None:
+    """None means unlimited. `used`, when known (from `attempts_used`), saves the count."""
     if not quiz.max_attempts:
         return None
-    return max(0, quiz.max_attempts - attempt_count(quiz, user))
+    return max(0, quiz.max_attempts - (attempt_count(quiz, user) if used is None else used))
 
 
 def in_progress_attempt(quiz: Quiz, user: User) -> Attempt | None:
@@ -80,7 +91,8 @@ def in_progress_attempt(quiz: Quiz, user: User) -> Attempt | None:
 
 def quizzes_open_to(user: User, now: datetime | None = None) -> list[Quiz]:
     now = now or now_utc()
-    quizzes = db.session.scalars(sa.select(Quiz).where(Quiz.status == "published").order_by(Quiz.title))
+    quizzes = db.session.scalars(sa.select(Quiz).where(Quiz.status == "published")
+                                 .options(joinedload(Quiz.competency)).order_by(Quiz.title))
     return [quiz for quiz in quizzes if is_open(quiz, now)]
 
 

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from quizzes import bp
-from quizzes.attempts import (AttemptError, attempts_left, finished_attempts, in_progress_attempt, is_open,
-                              next_start_time, now_utc, quiz_grade, quizzes_open_to, review_allows, save_answer,
-                              start_or_resume, submit_attempt, touch_deadline)
+from quizzes.attempts import (AttemptError, attempts_left, attempts_used, finished_attempts, in_progress_attempt,
+                              is_open, next_start_time, now_utc, quiz_grade, quizzes_open_to, review_allows,
+                              save_answer, start_or_resume, submit_attempt, touch_deadline)
 from quizzes.models import Attempt, Quiz
 from quizzes.presenting import public_response, review_view, slot_view
 from training.access import access
@@ -28,7 +28,8 @@ def _my_attempt_or_404(attempt_id: int) -> Attempt:
 def index():
     now = now_utc()
     quizzes = quizzes_open_to(current_user, now)
-    rows = [{"quiz": q, "grade": quiz_grade(q, current_user), "left": attempts_left(q, current_user),
+    used = attempts_used(current_user, quizzes)
+    rows = [{"quiz": q, "grade": quiz_grade(q, current_user), "left": attempts_left(q, current_user, used.get(q.id, 0)),
              "in_progress": in_progress_attempt(q, current_user)} for q in quizzes]
     return render_template("quizzes/index.html", rows=rows)
 

@@ -1,7 +1,7 @@
 """What the learner sees of an attempt (never the key), and what review may show."""
 from __future__ import annotations
 
-import json
+import copy
 
 from quizzes.bank import version_data
 from quizzes.models import Attempt, AttemptSlot
@@ -13,20 +13,20 @@ from quizzes.richtext import to_safe_html
 # Rendering a question (Markdown, the HTML sanitiser) is most of what starting an attempt costs; a
 # version's rendering never changes while its content does not, so each process keeps it. The key
 # holds the content itself, so an edit in place (a version no attempt has used yet) renders anew.
-_RENDERED: dict[tuple, dict] = {}
+_RENDERED: dict[tuple, tuple[dict, dict]] = {}
 _RENDERED_MAX = 5000
 
 
 def _rendered(version) -> dict:
     """The learner view of a version with options and items in authoring order (bank ids)."""
-    key = (version.id, version.qtype, version.text_format, version.text,
-           json.dumps(version.data, sort_keys=True, ensure_ascii=False, default=str))
-    view = _RENDERED.get(key)
-    if view is None:
-        view = get_type(version.qtype).learner_view(version_data(version), {})
-        if len(_RENDERED) >= _RENDERED_MAX:
-            _RENDERED.clear()
-        _RENDERED[key] = view
+    key = (version.id, version.qtype, version.text_format, version.text)
+    cached = _RENDERED.get(key)
+    if cached is not None and cached[0] == version.data:  # a dict comparison, no serialising per slot
+        return cached[1]
+    view = get_type(version.qtype).learner_view(version_data(version), {})
+    if len(_RENDERED) >= _RENDERED_MAX:
+        _RENDERED.clear()
+    _RENDERED[key] = (copy.deepcopy(version.data), view)
     return view
 
 
