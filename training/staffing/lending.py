@@ -94,7 +94,7 @@ def lending(ward: OrgUnit, position: Position, day: date, start: int = 0) -> Len
     city = ward.parent
     if city is None or not required:
         return Lending(ward, city, position, required, gap, [], None, start, 0)
-    lines = [line for line in ward_lines(city, day) if line.unit.id != ward.id]
+    lines = [line for line in ward_lines(city, day, counts=False) if line.unit.id != ward.id]
     others = sa.select(OrgUnit.id).where(wards_condition(city.id), OrgUnit.id != ward.id)
     in_position = {unit_id: n for (unit_id, _pid), (n, _q) in position_officials(others, day, position.id).items()}
     known = [line for line in lines if line.residents]

@@ -230,16 +230,20 @@ class WardLine:
         return per_thousand(self.qualified, self.residents)
 
 
-def ward_lines(parent: OrgUnit, day: date) -> list[WardLine]:
-    """Every ward of a city with its officials, qualified officials and population (two queries)."""
+def ward_lines(parent: OrgUnit, day: date, counts: bool = True) -> list[WardLine]:
+    """Every ward of a city with its officials, qualified officials and population (two queries).
+    Without `counts`, the wards and their population only (officials and qualified left at 0): what
+    lending needs to rank a city's wards, without summing the kept counts of every ward."""
     q = HrUnitQualifiedDay
     columns = (OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.unit_type, OrgUnit.path, OrgUnit.sort_key)
-    rows = db.session.execute(
-        sa.select(*columns, sa.func.coalesce(sa.func.sum(q.officials), 0),
-                  sa.func.coalesce(sa.func.sum(sa.case((q.day > day, q.officials), else_=0)), 0))
-        .select_from(OrgUnit).outerjoin(q, sa.and_(q.unit_id == OrgUnit.id, q.direct.is_(False)))
-        .where(wards_condition(parent.id)).group_by(*columns)
-        .order_by(OrgUnit.sort_key, OrgUnit.code))
+    if counts:
+        statement = (sa.select(*columns, sa.func.coalesce(sa.func.sum(q.officials), 0),
+                               sa.func.coalesce(sa.func.sum(sa.case((q.day > day, q.officials), else_=0)), 0))
+                     .select_from(OrgUnit).outerjoin(q, sa.and_(q.unit_id == OrgUnit.id, q.direct.is_(False)))
+                     .where(wards_condition(parent.id)).group_by(*columns))
+    else:
+        statement = sa.select(*columns, sa.literal(0), sa.literal(0)).where(wards_condition(parent.id))
+    rows = db.session.execute(statement.order_by(OrgUnit.sort_key, OrgUnit.code))
     lines = [WardLine(unit=UnitRef(*row[:6]), officials=int(row[6]), qualified=int(row[7])) for row in rows]
     populations = current_populations(sa.select(OrgUnit.id).where(wards_condition(parent.id)))
     for line in lines:
