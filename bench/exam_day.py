@@ -966,8 +966,8 @@ import sqlalchemy as sa
 from training import create_app
 from training.extensions import db
 from training.models import User
-from quizzes.models import Quiz, Sitting
-from quizzes.sittings import MAX_EMAILS, prepare_batches, schedule_sitting
+from quizzes.models import Quiz
+from quizzes.sittings import MAX_EMAILS, prepare_sitting_job, schedule_sitting
 
 args = json.load(sys.stdin)
 app = create_app()
@@ -985,11 +985,7 @@ with app.app_context():
         db.session.commit()
         ids.append(sitting.id)
     scheduled = time.monotonic()
-    prepared = 0
-    for sitting_id in ids:  # as `flask quizzes prepare-sittings` does: a batch per commit
-        for prepared_now, _total in prepare_batches(db.session.get(Sitting, sitting_id)):
-            db.session.commit()
-        prepared += prepared_now
+    prepared = sum(prepare_sitting_job(sitting_id) for sitting_id in ids)  # a batch per commit, as the app does
     print(json.dumps({"sittings": ids, "prepared": prepared, "prepare_s": round(time.monotonic() - scheduled, 1)}))
 """
 
