@@ -7,9 +7,10 @@ api_bp = Blueprint("quizzes_api", __name__, url_prefix="/api/v1")
 
 def init_app(app) -> None:
     """Register the blueprints, the CLI and the setup hooks."""
-    from quizzes import cli, hr_sections, legal_hooks, models, plan, views  # noqa: F401  (tables and routes)
+    from quizzes import cli, hot_path, hr_sections, legal_hooks, models, plan, views  # noqa: F401  (tables, routes)
 
     app.register_blueprint(bp)
+    hot_path.init_app(app)
     app.register_blueprint(api_bp)
     cli.register(app)
     hr_sections.register(app)

@@ -1,13 +1,14 @@
 """The attempt API (DESIGN.md): the quiz page's autosave, offline clients and load tests use it."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from quizzes import api_bp
 from quizzes.attempts import (AttemptError, attempts_left, attempts_used, quizzes_open_to, save_answer_by_id,
                               start_or_resume, submit_attempt, touch_deadline)
+from quizzes.hot_path import save_rate_refusal, start_rate_refusal
 from quizzes.models import Attempt, Quiz
 from quizzes.presenting import attempt_payload
 from training.access import access, rate_key
@@ -58,8 +59,12 @@ def list_quizzes():
 
 @api_bp.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
 @access()
-@limiter.limit("30 per minute", key_func=rate_key)
 def start_attempt(quiz_id: int):
+    """Start or resume. A start in a sitting by bearer token is usually answered before this view by
+    quizzes.hot_path, by the sitting's rules and the same guarded statement."""
+    refused = start_rate_refusal(me().id)
+    if refused is not None:
+        return refused
     quiz = db.session.get(Quiz, quiz_id)
     if quiz is None or quiz.status != "published":
         return json_error(404, _("Không có bài kiểm tra này."))
@@ -88,8 +93,12 @@ def get_attempt(attempt_id: int):
 
 @api_bp.route("/attempts/<int:attempt_id>/answers/<int:slot>", methods=["PUT"])
 @access()
-@limiter.limit(lambda: current_app.config["ANSWER_SAVE_RATE_LIMIT"], key_func=rate_key)
 def put_answer(attempt_id: int, slot: int):
+    """The autosave. Its common case (a bearer token and a slot this process knows) is answered
+    before this view by quizzes.hot_path with the same checks and the same statement."""
+    refused = save_rate_refusal(me().id)
+    if refused is not None:
+        return refused
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "response" not in body:
         return json_error(422, _("Cần gửi JSON dạng {\"response\": ...}."), "invalid")

@@ -23,6 +23,7 @@ from quizzes.qdata import QuestionData
 from quizzes.qtypes import get_type
 from training.extensions import db
 from training.models import CompetencyRecord, User
+from training.services.sessions import token_live_clause
 
 
 class AttemptError(Exception):
@@ -302,12 +303,7 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
             return _store_answer(cached, attempt_id, slot_number, response, now)
         except (AttemptError, TypeError, ValueError, KeyError):
             _SLOT_SNAPSHOTS.pop((attempt_id, slot_number), None)
-    row = db.session.execute(
-        sa.select(AttemptSlot.id, AttemptSlot.order, Attempt.user_id, Attempt.state, Attempt.deadline,
-                  QuestionVersion.qtype, QuestionVersion.data)
-        .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
-        .where(AttemptSlot.attempt_id == attempt_id, AttemptSlot.slot == slot_number)).one_or_none()
+    row = next((r for r in _attempt_slots(attempt_id) if r.slot == slot_number), None)
     if row is None or row.user_id != user_id:
         owner = db.session.scalar(sa.select(Attempt.user_id).where(Attempt.id == attempt_id))
         if owner == user_id:
@@ -325,10 +321,27 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
         ids = ensure_public_ids(get_slot(attempt, slot_number))
         db.session.flush()
     snapshot = _SlotSnapshot(row.id, user_id, row.qtype, row.data or {}, ids)
-    if len(_SLOT_SNAPSHOTS) >= _SLOT_SNAPSHOTS_MAX:
-        _SLOT_SNAPSHOTS.clear()
     _SLOT_SNAPSHOTS[(attempt_id, slot_number)] = snapshot
     return _store_answer(snapshot, attempt_id, slot_number, response, now)
+
+
+def _attempt_slots(attempt_id: int) -> list:
+    """Every slot of an attempt with its owner, state and question (one query), keeping what an
+    autosave needs of each in this process: the learner then saves the attempt's other answers
+    without reading it again, in whichever server process their requests land."""
+    rows = db.session.execute(
+        sa.select(AttemptSlot.id, AttemptSlot.slot, AttemptSlot.order, Attempt.user_id, Attempt.state,
+                  Attempt.deadline, QuestionVersion.qtype, QuestionVersion.data)
+        .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
+        .where(AttemptSlot.attempt_id == attempt_id)).all()
+    if len(_SLOT_SNAPSHOTS) + len(rows) >= _SLOT_SNAPSHOTS_MAX:
+        _SLOT_SNAPSHOTS.clear()
+    for row in rows:
+        ids = (row.order or {}).get("ids")
+        if ids is not None and row.state in ("in_progress", "prepared"):
+            _SLOT_SNAPSHOTS[(attempt_id, row.slot)] = _SlotSnapshot(row.id, row.user_id, row.qtype, row.data or {}, ids)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -345,12 +358,12 @@ _SLOT_SNAPSHOTS: dict[tuple[int, int], _SlotSnapshot] = {}
 _SLOT_SNAPSHOTS_MAX = 200_000
 
 
-def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, response, now: datetime) -> datetime:
+def checked_response(snapshot: _SlotSnapshot, response):
+    """The learner's answer in the bank's ids, checked against the slot's question; AttemptError 422."""
     qtype = get_type(snapshot.qtype)
     data = QuestionData(qtype=snapshot.qtype, name="", text="", data=snapshot.data)
-    ids = snapshot.ids
     try:
-        response = to_bank(qtype.name, response, ids)
+        response = to_bank(qtype.name, response, snapshot.ids)
     except UnknownId:
         raise AttemptError(qtype.check_response(data, _NOT_AN_ANSWER) or _("Câu trả lời không hợp lệ."),
                            422, "invalid_response") from None
@@ -358,14 +371,46 @@ def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, re
         problem = qtype.check_response(data, response)
         if problem:
             raise AttemptError(problem, 422, "invalid_response")
-    still_open = sa.exists(sa.select(Attempt.id).where(
-        Attempt.id == attempt_id, Attempt.user_id == snapshot.user_id, Attempt.state == "in_progress",
-        sa.or_(Attempt.deadline.is_(None), Attempt.deadline > now)).with_for_update(read=True))
-    updated = db.session.execute(
-        sa.update(AttemptSlot).where(AttemptSlot.id == snapshot.slot_id, AttemptSlot.attempt_id == attempt_id,
-                                     AttemptSlot.slot == slot_number, still_open)
-        .values(response=response, saved_at=now).execution_options(synchronize_session=False))
-    if updated.rowcount != 1:
+    return response
+
+
+def _guarded_update(by_token: bool):
+    """The one statement that stores an answer: it changes the slot only while its attempt belongs to
+    the user, is in progress and before its deadline, holding a share lock on the attempt row on
+    PostgreSQL (a submission waits for it, or it waits for the submission and then finds it finished).
+    With `by_token`, the same statement also requires the bearer token to be live and its user active
+    and not held to a password change, so that the hot path (quizzes.hot_path) needs no other query.
+    Built once per kind, on the tables: SQLAlchemy then compiles it once and keeps its cache key."""
+    slots, attempts = AttemptSlot.__table__, Attempt.__table__
+    now = sa.bindparam("now", type_=attempts.c.deadline.type)
+    owner = sa.select(attempts.c.id)
+    conditions = [attempts.c.id == sa.bindparam("attempt"), attempts.c.user_id == sa.bindparam("user_id"),
+                  attempts.c.state == "in_progress", sa.or_(attempts.c.deadline.is_(None), attempts.c.deadline > now)]
+    if by_token:
+        conditions.append(token_live_clause(attempts.c.user_id, now))
+    still_open = sa.exists(owner.where(*conditions).with_for_update(read=True, of=attempts))
+    return (sa.update(slots)
+            .where(slots.c.id == sa.bindparam("slot_id"), slots.c.attempt_id == sa.bindparam("attempt"),
+                   slots.c.slot == sa.bindparam("slot_number"), still_open)
+            .values(response=sa.bindparam("new_response", type_=slots.c.response.type), saved_at=now))
+
+
+_UPDATES = {False: _guarded_update(False), True: _guarded_update(True)}
+
+
+def store_checked(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, response, now: datetime,
+                  token_hash: str | None = None) -> bool:
+    """Run the guarded UPDATE for an answer already checked; True when it was stored (flushes nothing)."""
+    params = {"slot_id": snapshot.slot_id, "attempt": attempt_id, "slot_number": slot_number,
+              "user_id": snapshot.user_id, "now": now, "new_response": response}
+    if token_hash is not None:
+        params["token_hash"] = token_hash
+    return db.session.connection().execute(_UPDATES[token_hash is not None], params).rowcount == 1
+
+
+def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, response, now: datetime) -> datetime:
+    response = checked_response(snapshot, response)
+    if not store_checked(snapshot, attempt_id, slot_number, response, now):
         state, deadline = db.session.execute(sa.select(Attempt.state, Attempt.deadline)
                                              .where(Attempt.id == attempt_id)).one_or_none() or (None, None)
         if state is None:
@@ -374,6 +419,16 @@ def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, re
             raise AttemptError(_("Đã hết giờ làm bài; câu trả lời không được ghi nhận."), 409, "deadline_passed")
         raise AttemptError(_("Bài làm đã nộp; không thể sửa câu trả lời."), 409, "finished")
     return now
+
+
+def slot_snapshot(attempt_id: int, slot_number: int) -> _SlotSnapshot | None:
+    """What an autosave needs of a slot (the hot path's only knowledge of it), read once per attempt
+    and process. It decides nothing: the guarded UPDATE checks the owner, state and deadline."""
+    found = _SLOT_SNAPSHOTS.get((attempt_id, slot_number))
+    if found is None:
+        _attempt_slots(attempt_id)
+        found = _SLOT_SNAPSHOTS.get((attempt_id, slot_number))
+    return found
 
 
 # --------------------------------------------------------------------------- submitting

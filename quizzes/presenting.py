@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
+
+import sqlalchemy as sa
 
 from quizzes.bank import version_data
-from quizzes.models import Attempt, AttemptSlot
-from quizzes.opaque import ensure_public_ids, public_view, to_public
+from quizzes.models import Attempt, AttemptSlot, QuestionVersion
+from quizzes.opaque import bank_ids, ensure_public_ids, public_view, to_public
 from quizzes.qtypes import QuestionType, get_type
 from quizzes.richtext import to_safe_html
+from training.extensions import db
 
 
 # Rendering a question (Markdown, the HTML sanitiser) is most of what starting an attempt costs; a
@@ -62,7 +66,18 @@ def public_response(slot: AttemptSlot):
 
 
 def attempt_payload(attempt: Attempt) -> dict:
-    """The attempt as started, with the saved answers: the API's and the quiz page's data."""
+    """The attempt as started, with the saved answers: the API's and the quiz page's data.
+
+    When the attempt's slots are not in memory (a start in a sitting, a read of an attempt), they are
+    read with their questions in one plain query instead of as ORM objects (exam day's start)."""
+    slots = attempt.slots if "slots" not in sa.inspect(attempt).unloaded else plain_slots(attempt.id)
+    if slots is None:
+        slots = attempt.slots
+    return payload_of(attempt, slots)
+
+
+def payload_of(attempt, slots) -> dict:
+    """The payload from an attempt's fields (an Attempt, or the same names) and its slots."""
     return {
         "attempt_id": attempt.id,
         "quiz_id": attempt.quiz_id,
@@ -70,10 +85,34 @@ def attempt_payload(attempt: Attempt) -> dict:
         "number": attempt.number,
         "started_at": attempt.started_at.isoformat(),
         "deadline": attempt.deadline.isoformat() if attempt.deadline else None,
-        "questions": [slot_view(slot) for slot in attempt.slots],
-        "answers": {str(slot.slot): public_response(slot) for slot in attempt.slots if slot.response is not None},
-        "saved_at": {str(slot.slot): slot.saved_at.isoformat() for slot in attempt.slots if slot.saved_at},
+        "questions": [slot_view(slot) for slot in slots],
+        "answers": {str(slot.slot): public_response(slot) for slot in slots if slot.response is not None},
+        "saved_at": {str(slot.slot): slot.saved_at.isoformat() for slot in slots if slot.saved_at},
     }
+
+
+_VERSION_FIELDS = ("id", "qtype", "name", "text", "text_format", "general_feedback", "default_mark", "penalty",
+                   "data")
+
+
+def plain_slots(attempt_id: int) -> list[SimpleNamespace] | None:
+    """An attempt's slots with their question versions as plain values, read in one query, shaped
+    like the ORM objects for slot_view and public_response; None when a slot still lacks its public
+    ids (an attempt from before opaque ids: the ORM path draws and keeps them)."""
+    rows = db.session.execute(
+        sa.select(AttemptSlot.slot, AttemptSlot.order, AttemptSlot.max_mark, AttemptSlot.response,
+                  AttemptSlot.saved_at, *(getattr(QuestionVersion, name) for name in _VERSION_FIELDS))
+        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
+        .where(AttemptSlot.attempt_id == attempt_id).order_by(AttemptSlot.slot)).all()
+    slots = []
+    for row in rows:
+        order = row.order or {}
+        if "ids" not in order or any(bank_id not in order["ids"] for bank_id in bank_ids(order)):
+            return None
+        version = SimpleNamespace(**{name: getattr(row, name) for name in _VERSION_FIELDS})
+        slots.append(SimpleNamespace(slot=row.slot, order=order, max_mark=row.max_mark, response=row.response,
+                                     saved_at=row.saved_at, question_version=version))
+    return slots
 
 
 def review_view(slot: AttemptSlot, *, correctness: bool, right_answers: bool, feedback: bool) -> dict:

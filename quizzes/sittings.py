@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from quizzes.attempts import (AttemptError, attempt_count, draw_questions, draw_slots, in_progress_attempt,
                               is_open, now_utc)
@@ -48,6 +48,7 @@ from training.models import OrgUnit, Position, User
 from training.models.types import UTCDateTime
 from training.services import audit
 from training.services.org import scope_root, subtree_condition
+from training.services.sessions import token_live_clause
 from training.vntext import nfc
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -571,10 +572,7 @@ def start_in_sitting(quiz: Quiz, user: User, now: datetime) -> tuple[Attempt, bo
     try:
         attempt_id = seat.attempt_id if seat.attempt_state == "prepared" else \
             prepare_member(sitting, user, now, seat.member_id)
-        started = db.session.execute(
-            sa.update(Attempt).where(Attempt.id == attempt_id, Attempt.state == "prepared")
-            .values(state="in_progress", number=used + 1, started_at=now, deadline=deadline_for(sitting, quiz, now))
-            .execution_options(synchronize_session=False)).rowcount == 1
+        started = start_prepared(attempt_id, user.id, used + 1, now, deadline_for(sitting, quiz, now))
     except IntegrityError:
         # Another attempt of this learner went in progress first (a parallel start): resume it.
         savepoint.rollback()
@@ -586,11 +584,88 @@ def start_in_sitting(quiz: Quiz, user: User, now: datetime) -> tuple[Attempt, bo
         if existing is None:
             raise AttemptError(_("Bạn đã nộp bài của ca thi này."), 409, "sitting_closed")
         return existing, False
-    attempt = db.session.scalar(
-        sa.select(Attempt).where(Attempt.id == attempt_id)
-        .options(selectinload(Attempt.slots).joinedload(AttemptSlot.question_version))
-        .execution_options(populate_existing=True))
+    # The attempt row only: its slots are read by whoever needs them (the API's payload in one plain query).
+    attempt = db.session.scalar(sa.select(Attempt).where(Attempt.id == attempt_id)
+                                .execution_options(populate_existing=True))
     return attempt, True
+
+
+def _start_update(by_token: bool):
+    """The start itself: prepared → in progress, guarded by the state so that of parallel starts exactly
+    one changes it (the others resume it). With `by_token` the statement also authenticates the bearer
+    token (training.services.sessions.token_live_clause), for the exam-day hot path. Built once."""
+    attempts = Attempt.__table__
+    now = sa.bindparam("now", type_=attempts.c.started_at.type)
+    stmt = sa.update(attempts).where(attempts.c.id == sa.bindparam("attempt"),
+                                     attempts.c.user_id == sa.bindparam("owner"), attempts.c.state == "prepared")
+    if by_token:
+        stmt = stmt.where(token_live_clause(attempts.c.user_id, now))
+    return stmt.values(state="in_progress", number=sa.bindparam("new_number"), started_at=now,
+                       deadline=sa.bindparam("new_deadline", type_=attempts.c.deadline.type))
+
+
+_START_UPDATES = {False: _start_update(False), True: _start_update(True)}
+
+
+def start_prepared(attempt_id: int, user_id: int, number: int, now: datetime, deadline: datetime,
+                   token_hash: str | None = None) -> bool:
+    """Start a prepared attempt; True when this call started it. May raise IntegrityError (another
+    attempt of the learner went in progress first)."""
+    params = {"attempt": attempt_id, "owner": user_id, "new_number": number, "now": now, "new_deadline": deadline}
+    if token_hash is not None:
+        params["token_hash"] = token_hash
+    return db.session.connection().execute(_START_UPDATES[token_hash is not None], params).rowcount == 1
+
+
+def _prepared_seat_select():
+    sittings, members, attempts = Sitting.__table__, SittingMember.__table__, Attempt.__table__
+    quizzes, counted = Quiz.__table__, Attempt.__table__.alias("counted")
+    quiz, user, now = sa.bindparam("quiz"), sa.bindparam("user"), sa.bindparam("now", type_=sittings.c.ends_at.type)
+    used = (sa.select(sa.func.count()).select_from(counted)
+            .where(counted.c.quiz_id == quiz, counted.c.user_id == user, counted.c.state != "prepared")
+            .scalar_subquery())
+    return (sa.select(sittings.c.id, sittings.c.starts_at, sittings.c.join_window_s, sittings.c.time_limit_s,
+                      sittings.c.late_policy, sittings.c.ends_at, members.c.attempt_id, attempts.c.state,
+                      quizzes.c.status, quizzes.c.opens_at, quizzes.c.closes_at, quizzes.c.max_attempts,
+                      used.label("used"))
+            .select_from(sittings).join(quizzes, quizzes.c.id == sittings.c.quiz_id)
+            .outerjoin(members, sa.and_(members.c.sitting_id == sittings.c.id, members.c.user_id == user))
+            .outerjoin(attempts, attempts.c.id == members.c.attempt_id)
+            .where(sittings.c.quiz_id == quiz, sittings.c.cancelled_at.is_(None), sittings.c.ends_at > now,
+                   # the sittings that may expect the learner: those listing them, and unit sittings
+                   # (a newcomer to the unit is expected before being listed: _targets decides)
+                   sa.or_(members.c.id.is_not(None), sittings.c.target == "unit"))
+            .order_by(sittings.c.starts_at, sittings.c.id).limit(1))
+
+
+_PREPARED_SEAT = _prepared_seat_select()
+
+
+@dataclass
+class PreparedStart:
+    """What the hot path needs to start a prepared attempt, decided by the same rules as start_in_sitting."""
+
+    attempt_id: int
+    number: int
+    deadline: datetime
+
+
+def prepared_start(quiz_id: int, user_id: int, now: datetime) -> PreparedStart | None:
+    """For the exam-day hot path (quizzes.hot_path), in one query: the learner's start of `quiz_id` now
+    when the sitting that decides it (seat_for's: the earliest not ended of those that may expect them)
+    lists the learner with an attempt prepared, is in its join window, the quiz is open and an attempt
+    is left. None in every other case: start_or_resume then decides, and says why in the learner's
+    language."""
+    row = db.session.execute(_PREPARED_SEAT, {"quiz": quiz_id, "user": user_id, "now": now}).first()
+    if row is None or row.attempt_id is None or row.state != "prepared":
+        return None
+    sitting = Sitting(id=row.id, starts_at=row.starts_at, join_window_s=row.join_window_s,
+                      time_limit_s=row.time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)
+    quiz = Quiz(id=quiz_id, status=row.status, opens_at=row.opens_at, closes_at=row.closes_at,
+                max_attempts=row.max_attempts)
+    if sitting.phase(now) != "open" or not is_open(quiz, now) or (quiz.max_attempts and row.used >= quiz.max_attempts):
+        return None
+    return PreparedStart(row.attempt_id, row.used + 1, deadline_for(sitting, quiz, now))
 
 
 # --------------------------------------------------------------------------- the live view

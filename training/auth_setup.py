@@ -7,6 +7,7 @@ the user of the browser session, which must still be live on the server (see ser
 from __future__ import annotations
 
 from flask import g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,8 +27,20 @@ def bearer_token() -> str | None:
     return header[7:].strip()
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, which builds its signer only when there is a cookie to check:
+    API requests (bearer tokens, exam-day autosaves) carry none and need no key derivation."""
+
+    def open_session(self, app, request):
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
     from training.services.sessions import SESSION_KEY, session_user, user_for_token
+
+    app.session_interface = CookieSessions()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")

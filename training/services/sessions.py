@@ -9,6 +9,7 @@ revocation the user (or an admin) can make at any time.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -111,15 +112,55 @@ def user_for_token(token: str, now: datetime | None = None) -> User | None:
         return None
     now = now or now_utc()
     # One query on every API request: the token and its user together (roles load only if asked).
+    token_hash = secret_hash(token)
     row = db.session.execute(
         sa.select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, User)
-        .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == secret_hash(token))).one_or_none()
+        .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.User.active:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+    last_used = row.last_used_at
+    if last_used is None or now - last_used >= TOUCH_EVERY:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         db.session.commit()
+        last_used = now
+    _remember_owner(token_hash, row.User.id, (last_used + TOUCH_EVERY - now).total_seconds())
     return row.User
+
+
+def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
+    """The rule of user_for_token as SQL, for a statement that authenticates while it writes (the
+    exam-day hot path, quizzes.hot_path): a token with this hash, of the user in `user_column`, not
+    revoked, not expired, whose user is active and owes no password change."""
+    tokens, users = ApiToken.__table__, User.__table__
+    return sa.exists(sa.select(tokens.c.id).join(users, users.c.id == tokens.c.user_id).where(
+        tokens.c.user_id == user_column, tokens.c.token_hash == sa.bindparam(token_hash_param),
+        tokens.c.revoked_at.is_(None), tokens.c.expires_at > now,
+        users.c.active.is_(True), users.c.must_change_password.is_(False)))
+
+
+# Whose a token is, kept per process for the exam-day hot path (quizzes.hot_path): a token never
+# changes owner, so this holds no decision. The hot path still checks, in the one statement that
+# stores an answer, that the token is live and its user active; it only spares the lookup above.
+# An entry lives as long as the last-use time in the database stays fresh, so a token's use is still
+# recorded every TOUCH_EVERY, by the full path.
+_OWNERS: dict[str, tuple[int, float]] = {}
+_OWNERS_MAX = 100_000
+
+
+def _remember_owner(token_hash: str, user_id: int, fresh_for_s: float) -> None:
+    """Until the recorded last use goes stale (`fresh_for_s`), the hot path may skip the lookup."""
+    if len(_OWNERS) >= _OWNERS_MAX:
+        _OWNERS.clear()
+    _OWNERS[token_hash] = (user_id, time.monotonic() + fresh_for_s)
+
+
+def recent_token_owner(token_hash: str) -> int | None:
+    """The user a token belongs to, if this process recorded its use within TOUCH_EVERY; else None
+    (the caller then takes the full path, which checks the token and records its use)."""
+    known = _OWNERS.get(token_hash)
+    if known is None or time.monotonic() >= known[1]:
+        return None
+    return known[0]
 
 
 def live_tokens(user: User, now: datetime | None = None) -> list[ApiToken]:

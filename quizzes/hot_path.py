@@ -1,0 +1,174 @@
+"""Exam day's hot path: an autosave, and a start in a sitting, sent with a bearer token, each answered
+by one guarded statement instead of the general request pipeline.
+
+On exam day a city's officials start together, then save an answer every half minute each. The general
+pipeline (the identity loaded as an ORM object, the limiter's generic checks, the quiz, seat and attempt
+loaded as objects, a savepoint, the attempt read again) cost 3 to 7 times the stack's own insert floor
+per request (bench/exam_day.py). The before_request function here answers the common case itself:
+
+- **Autosave** `PUT /api/v1/attempts/<id>/answers/<slot>`: a slot whose question, option ids and owner
+  this process knows (read once per attempt, quizzes.attempts), an answer that passes the question
+  type's own check (the same function as the full path), within the account's save rate; then the same
+  guarded UPDATE as the full path.
+- **Start in a sitting** `POST /api/v1/quizzes/<id>/attempts`: one query finds the learner's prepared
+  attempt in the quiz's only running sitting and decides by the sitting's own rules
+  (quizzes.sittings.prepared_start); then the same guarded UPDATE as start_in_sitting, and the attempt's
+  questions read in one plain query.
+
+Both statements also check the bearer token (live, user active, no password change owed: the rule of
+training.services.sessions, as SQL). Anything else, and any refusal by a statement, falls through to
+the full path, which authenticates, decides and answers with its message in the user's language;
+nothing was written, so nothing is done twice. Responses carry the same headers as every other (the
+app's after_request functions still run) and the same rate counters apply (rate_refusal).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from flask import current_app, g, jsonify, request
+from limits import parse
+from sqlalchemy.exc import IntegrityError
+
+from quizzes.attempts import AttemptError, checked_response, slot_snapshot, store_checked
+from quizzes.presenting import payload_of, plain_slots
+from quizzes.sittings import prepared_start, start_prepared
+from training.auth_setup import bearer_token
+from training.errors import json_error
+from training.extensions import db, limiter
+from training.models.user import secret_hash
+from training.services.sessions import recent_token_owner, user_for_token
+
+SAVE_ENDPOINT = "quizzes_api.put_answer"
+START_ENDPOINT = "quizzes_api.start_attempt"
+START_RATE_LIMIT = "30 per minute"  # starts (and resumes) per account
+
+
+def rate_refusal(scope: str, limit: str, user_id: int):
+    """An account's rate for one kind of request, counted once per request in the limiter's shared
+    storage (RATELIMIT_STORAGE_URI): None when allowed, else the 429 answer with Retry-After. The
+    hot path and the views both ask here, so both count on the same counter."""
+    flag = f"rate_counted_{scope}"
+    if g.get(flag) or not limiter.enabled:
+        return None
+    setattr(g, flag, True)
+    item = _limit(limit)
+    if limiter.limiter.hit(item, scope, str(user_id)):
+        return None
+    reset_at, _remaining = limiter.limiter.get_window_stats(item, scope, str(user_id))
+    response = json_error(429, None, "rate_limited")
+    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time()) + 1))
+    return response
+
+
+def save_rate_refusal(user_id: int):
+    """The autosave's rate per account (ANSWER_SAVE_RATE_LIMIT)."""
+    return rate_refusal("answer-save", current_app.config["ANSWER_SAVE_RATE_LIMIT"], user_id)
+
+
+def start_rate_refusal(user_id: int):
+    return rate_refusal("attempt-start", START_RATE_LIMIT, user_id)
+
+
+_LIMITS: dict[str, object] = {}
+
+
+def _limit(text: str):
+    if text not in _LIMITS:
+        _LIMITS[text] = parse(text)
+    return _LIMITS[text]
+
+
+def _token_owner() -> tuple[str, int] | None:
+    """The bearer token's hash and its user's id; a token this process has not seen lately is checked
+    (and its use recorded) by the full path's own function first. None: no usable token."""
+    token = bearer_token()
+    if not token:
+        return None
+    token_hash = secret_hash(token)
+    user_id = recent_token_owner(token_hash)
+    if user_id is None:
+        user = user_for_token(token)
+        if user is None:
+            return None  # the full path answers 401 in the user's language
+        user_id = user.id
+    return token_hash, user_id
+
+
+def hot_path():
+    """before_request: answer an autosave or a start in a sitting when the hot path applies, else None."""
+    if request.endpoint == SAVE_ENDPOINT and request.method == "PUT":
+        return autosave()
+    if request.endpoint == START_ENDPOINT and request.method == "POST":
+        return start_in_sitting()
+    return None
+
+
+def autosave():
+    """Store the answer and answer 200 when the hot path applies, else None."""
+    known = _token_owner()
+    if known is None:
+        return None
+    token_hash, user_id = known
+    attempt_id, slot_number = request.view_args["attempt_id"], request.view_args["slot"]
+    snapshot = slot_snapshot(attempt_id, slot_number)
+    if snapshot is None or snapshot.user_id != user_id:
+        return None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "response" not in body:
+        return None
+    try:
+        response = checked_response(snapshot, body["response"])
+    except (AttemptError, TypeError, ValueError, KeyError):
+        return None  # the full path says what is wrong, in the learner's language
+    refused = save_rate_refusal(user_id)
+    if refused is not None:
+        return refused
+    now = datetime.now(timezone.utc)
+    if not store_checked(snapshot, attempt_id, slot_number, response, now, token_hash=token_hash):
+        db.session.rollback()
+        return None  # closed, past its deadline, token revoked…: the full path decides and explains
+    db.session.commit()  # a 200 means the answer is in the database
+    return jsonify({"slot": slot_number, "saved_at": now.isoformat()})
+
+
+def start_in_sitting():
+    """Start the learner's prepared attempt of a sitting (201 with the attempt) when the hot path
+    applies, else None. The rules are the sitting's own (quizzes.sittings.prepared_start); the start
+    is the same guarded UPDATE as start_in_sitting's, authenticating the token as it writes."""
+    known = _token_owner()
+    if known is None:
+        return None
+    token_hash, user_id = known
+    quiz_id = request.view_args["quiz_id"]
+    now = datetime.now(timezone.utc)
+    start = prepared_start(quiz_id, user_id, now)
+    if start is None:
+        return None
+    refused = start_rate_refusal(user_id)
+    if refused is not None:
+        db.session.rollback()
+        return refused
+    try:
+        started = start_prepared(start.attempt_id, user_id, start.number, now, start.deadline, token_hash)
+    except IntegrityError:  # another attempt of the learner is in progress: the full path resumes it
+        started = False
+    slots = plain_slots(start.attempt_id) if started else None
+    if slots is None:
+        db.session.rollback()
+        return None
+    attempt = SimpleNamespace(id=start.attempt_id, quiz_id=quiz_id, state="in_progress", number=start.number,
+                              started_at=now, deadline=start.deadline)
+    payload = payload_of(attempt, slots)
+    db.session.commit()
+    return jsonify(payload), 201
+
+
+def init_app(app) -> None:
+    """Run first after the overload check (training.serving), before the identity is looked up."""
+    functions = app.before_request_funcs.setdefault(None, [])
+    from training.serving import _refuse_stale_requests
+
+    place = functions.index(_refuse_stale_requests) + 1 if _refuse_stale_requests in functions else 0
+    functions.insert(place, hot_path)

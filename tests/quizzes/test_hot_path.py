@@ -1,0 +1,209 @@
+"""Exam day's hot path (quizzes.hot_path): an autosave and a start in a sitting by bearer token are
+answered before the views, by the same rules and guarded statements, and everything the hot path
+cannot decide (a revoked token, a closed attempt, a bad answer, a sitting not open) reaches the full
+path, which refuses in the learner's language and stores nothing.
+
+Each test makes the views fail if they are reached where the hot path must answer, so a green test
+here means the hot path did the work; and each refusal is checked in the database afterwards."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+import quizzes.api
+from quizzes.models import Attempt, AttemptSlot
+from training.extensions import db
+from training.models import ApiToken, User
+
+from tests.quizzes.helpers import make_quiz, right_answers
+from tests.quizzes.test_sittings import move, prepared_attempt, quiz, sitting, user, ward  # noqa: F401 (fixtures)
+
+PASSWORD = "Mat-khau-2025"
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def bearer(client, email):
+    token = client.post("/api/v1/token", json={"email": email, "password": PASSWORD}).get_json()["token"]
+    return {"Authorization": f"Bearer {token}"}, token
+
+
+def views_must_not_run(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the full path ran where the hot path must answer")
+
+    monkeypatch.setattr(quizzes.api, "save_answer_by_id", refuse)
+    monkeypatch.setattr(quizzes.api, "start_or_resume", refuse)
+
+
+def stored(attempt_id, slot):
+    return db.session.scalar(sa.select(AttemptSlot.response).where(AttemptSlot.attempt_id == attempt_id,
+                                                                    AttemptSlot.slot == slot))
+
+
+@pytest.fixture
+def started(app, ward):  # noqa: F811
+    """binh's attempt of a plain quiz, started through the API with a bearer token."""
+    quiz = make_quiz(questions=6, draw=4)
+    client = app.test_client()
+    headers, token = bearer(client, "binh@example.vn")
+    payload = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+    return {"client": client, "headers": headers, "token": token, "payload": payload,
+            "attempt_id": payload["attempt_id"], "answers": right_answers(payload)}
+
+
+def test_autosave_by_token_is_stored_by_the_hot_path(started, monkeypatch):
+    views_must_not_run(monkeypatch)
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    for slot, option in started["answers"].items():
+        response = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=headers,
+                              json={"response": option})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["slot"] == slot and response.get_json()["saved_at"]
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    read = client.get(f"/api/v1/attempts/{attempt_id}", headers=headers).get_json()
+    assert read["answers"] == {str(slot): option for slot, option in started["answers"].items()}
+    # Stored in the bank's ids, not in the public ids the learner sent.
+    assert all(stored(attempt_id, slot) == "o1" for slot in started["answers"])
+
+
+def test_a_revoked_token_saves_nothing_even_after_the_hot_path_knew_it(started):
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    (first, option), (second, other) = list(started["answers"].items())[:2]
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/{first}", headers=headers,
+                      json={"response": option}).status_code == 200
+    db.session.execute(sa.update(ApiToken).values(revoked_at=now()))
+    db.session.commit()
+    refused = client.put(f"/api/v1/attempts/{attempt_id}/answers/{second}", headers=headers,
+                         json={"response": other})
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "invalid_token"
+    assert stored(attempt_id, second) is None
+
+
+@pytest.mark.parametrize("change", ["deactivated", "password_change"])
+def test_an_account_stopped_meanwhile_saves_nothing(started, change):
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    (first, option), (second, other) = list(started["answers"].items())[:2]
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/{first}", headers=headers,
+                      json={"response": option}).status_code == 200
+    values = {"active": False} if change == "deactivated" else {"must_change_password": True}
+    db.session.execute(sa.update(User).where(User.email == "binh@example.vn").values(**values))
+    db.session.commit()
+    refused = client.put(f"/api/v1/attempts/{attempt_id}/answers/{second}", headers=headers,
+                         json={"response": other})
+    assert refused.status_code in (401, 403)
+    assert stored(attempt_id, second) is None
+
+
+def test_closed_attempts_and_passed_deadlines_refuse_in_vietnamese(started):
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    (first, option), (second, other) = list(started["answers"].items())[:2]
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/{first}", headers=headers,
+                      json={"response": option}).status_code == 200
+    db.session.execute(sa.update(Attempt).where(Attempt.id == attempt_id).values(deadline=now() - timedelta(seconds=1)))
+    db.session.commit()
+    late = client.put(f"/api/v1/attempts/{attempt_id}/answers/{second}", headers=headers, json={"response": other})
+    assert late.status_code == 409 and "Đã hết giờ làm bài" in late.get_json()["error"]["message"]
+    assert stored(attempt_id, second) is None
+    db.session.execute(sa.update(Attempt).where(Attempt.id == attempt_id).values(state="finished", deadline=None))
+    db.session.commit()
+    closed = client.put(f"/api/v1/attempts/{attempt_id}/answers/{second}", headers=headers, json={"response": other})
+    assert closed.status_code == 409 and closed.get_json()["error"]["code"] == "finished"
+    assert stored(attempt_id, second) is None
+
+
+def test_a_bad_answer_and_another_learners_attempt_are_refused(started, app):
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    slot, option = next(iter(started["answers"].items()))
+    assert client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=headers,
+                      json={"response": option}).status_code == 200
+    bad = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=headers, json={"response": "o1"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_response"
+    assert stored(attempt_id, slot) == "o1"  # the earlier answer, in bank ids, stays
+    other_headers, _token = bearer(app.test_client(), "an@example.vn")
+    app.test_client().get("/api/v1/quizzes", headers=other_headers)  # an's token is now known to the process
+    theirs = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=other_headers,
+                        json={"response": option})
+    assert theirs.status_code == 404
+    unknown = client.put(f"/api/v1/attempts/{attempt_id}/answers/99", headers=headers, json={"response": option})
+    assert unknown.status_code == 404
+
+
+def test_the_save_rate_counts_on_one_counter_for_both_paths(started, app):
+    app.config["ANSWER_SAVE_RATE_LIMIT"] = "3 per minute"
+    client, headers, attempt_id = started["client"], started["headers"], started["attempt_id"]
+    slot, option = next(iter(started["answers"].items()))
+    codes = [client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=headers,
+                        json={"response": option}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.put(f"/api/v1/attempts/{attempt_id}/answers/{slot}", headers=headers, json={"response": option})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+# --------------------------------------------------------------------------- the start in a sitting
+def test_a_start_in_a_sitting_by_token_is_the_hot_paths_and_matches_the_full_path(app, ward, quiz, sitting,  # noqa: F811
+                                                                                  runner, monkeypatch):
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    start = now() - timedelta(seconds=5)
+    move(sitting.id, start)
+    prepared_id = prepared_attempt(sitting.id, "an@example.vn").id
+    slots_before = db.session.scalar(sa.select(sa.func.count()).select_from(AttemptSlot))
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    views_must_not_run(monkeypatch)
+    response = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["attempt_id"] == prepared_id and payload["state"] == "in_progress" and payload["number"] == 1
+    assert abs((datetime.fromisoformat(payload["deadline"]) - (start + timedelta(minutes=30))).total_seconds()) < 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptSlot)) == slots_before
+    attempt = db.session.get(Attempt, prepared_id)
+    assert attempt.state == "in_progress" and attempt.number == 1
+    monkeypatch.undo()
+    # The full path reads the same attempt the same way (same questions, options and public ids).
+    again = client.get(f"/api/v1/attempts/{prepared_id}", headers=headers).get_json()
+    assert again["questions"] == payload["questions"]
+    assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code == 200  # resumes
+    for slot, option in right_answers(payload).items():
+        assert client.put(f"/api/v1/attempts/{prepared_id}/answers/{slot}", headers=headers,
+                          json={"response": option}).status_code == 200
+    assert client.post(f"/api/v1/attempts/{prepared_id}/submit", headers=headers).get_json()["passed"] is True
+
+
+def test_the_hot_path_leaves_the_sittings_refusals_to_the_full_path(app, ward, quiz, sitting, runner):  # noqa: F811
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    early = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "sitting_not_started"
+    assert "Ca thi chưa bắt đầu" in early.get_json()["error"]["message"] and early.headers["Retry-After"]
+    move(sitting.id, now() - timedelta(minutes=16))  # the 15-minute join window has closed
+    late = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "sitting_closed"
+    assert prepared_attempt(sitting.id, "an@example.vn").state == "prepared"
+
+
+def test_a_revoked_token_starts_nothing(app, ward, quiz, sitting, runner):  # noqa: F811
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    move(sitting.id, now() - timedelta(seconds=5))
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    client.get("/api/v1/quizzes", headers=headers)  # the process knows the token
+    db.session.execute(sa.update(ApiToken).values(revoked_at=now()))
+    db.session.commit()
+    refused = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert refused.status_code == 401
+    assert prepared_attempt(sitting.id, "an@example.vn").state == "prepared"
+
+
+def test_the_start_rate_counts_on_one_counter_for_both_paths(app, ward, quiz, sitting, runner):  # noqa: F811
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    move(sitting.id, now() - timedelta(seconds=5))
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    codes = [client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code for _ in range(31)]
+    assert codes[0] == 201 and set(codes[1:30]) == {200} and codes[30] == 429
+    assert user("an@example.vn") is not None
