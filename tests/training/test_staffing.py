@@ -338,6 +338,109 @@ def test_ward_hr_cannot_see_other_wards_people_to_lend(client, auth, city):
     assert client.get("/hr/staffing/units/HCM-COL/lend?position=abc").status_code == 302
 
 
+def _lending_as_before(ward, position, day, start, per_page, batch, scan_max):
+    """The lending order and walk as they were in Python before the ranking moved to SQL (issue 20):
+    every other ward of the city sorted by officials in the position beyond the city's ratio, then
+    walked in batches; holders read one ward at a time from people_of."""
+    from training.staffing.models import UnitPopulation
+    from training.staffing.services import people_of, position_officials, wards_condition
+
+    wards = list(db.session.scalars(sa.select(OrgUnit).where(wards_condition(ward.parent_id), OrgUnit.id != ward.id)))
+    figures = {}
+    for figure in db.session.scalars(sa.select(UnitPopulation).order_by(UnitPopulation.as_of, UnitPopulation.id)):
+        figures[figure.unit_id] = figure.residents  # the latest day, then the last entered, wins
+    in_position = {unit_id: n for (unit_id, _p), (n, _q) in
+                   position_officials([w.id for w in wards], day, position.id).items()}
+    known = [w for w in wards if figures.get(w.id)]
+    residents = sum(figures[w.id] for w in known)
+    total_known = sum(in_position.get(w.id, 0) for w in known)
+    average = sum(in_position.values()) / len(wards) if wards else 0.0
+
+    def expected(w):
+        if figures.get(w.id) and residents:
+            return total_known * figures[w.id] / residents
+        return average
+
+    order = sorted(wards, key=lambda w: (-(in_position.get(w.id, 0) - expected(w)), w.sort_key, w.code))
+    required = {c.id for c in position.required_competencies}
+    holders = {w.id: {p.id for p in people_of(w, day) if required <= p.held} for w in order}
+    start = min(max(start, 0), len(order))
+    found, index = [], start
+    while index < len(order) and len(found) < per_page and index - start < scan_max:
+        part = order[index:index + batch]
+        for offset, w in enumerate(part):
+            if holders[w.id]:
+                found.append((w.code, in_position.get(w.id, 0), expected(w), holders[w.id]))
+            if len(found) >= per_page:
+                index += offset + 1
+                break
+        else:
+            index += len(part)
+    return found, (index if index < len(order) else None), start, index - start
+
+
+@pytest.mark.parametrize("sizes", [(3, 4, 12), (8, 40, 400)])
+def test_lending_pages_the_same_wards_as_the_python_ranking(monkeypatch, make_unit, make_user, city, sizes):
+    """Ranked in SQL with a limit, the pages (wards, order, figures, candidates, `start` and the next
+    one) are those of the former ranking in Python, across the limit and the scan cap, with wards of
+    equal standing (same name, no population, no one in the position) ordered by name then code."""
+    from training.hr.overview import as_day
+    from training.staffing import lending as module
+
+    per_page, batch, scan_max = sizes
+    monkeypatch.setattr(module, "LEND_WARDS_PER_PAGE", per_page)
+    monkeypatch.setattr(module, "LEND_BATCH", batch)
+    monkeypatch.setattr(module, "LEND_SCAN_MAX", scan_max)
+    office = city["office"]
+    for i in range(30):
+        # Names repeat (the same sort key: code decides); a population is missing, zero, corrected or kept.
+        ward = make_unit(f"HCM-X{i:02d}", f"Phường {i % 7}", "ward", city["city"])
+        home = make_unit(f"HCM-X{i:02d}-VP", "Văn phòng", "department", ward) if i % 6 == 0 else ward
+        for j in range(i % 4):
+            official = make_user(f"x{i}.{j}@example.vn", f"Cán Bộ {j} {i}", unit=home if j else ward,
+                                 position=office if (i + j) % 5 else None, password=None)
+            for code in (ALL if (i + j) % 3 else ALL[:2]):
+                give(official, code)
+            if i % 9 == 4 and j == 1:
+                official.active = False
+        if i % 5 == 1:
+            population(ward, 0, None)
+        elif i % 5 in (2, 3):
+            population(ward, 1000 * (i % 7 + 1), None, as_of=date(2024, 1, 1))
+            population(ward, 1000 * (i % 7 + 1), 1500 * (i % 3 + 1), source="Thống kê")
+            population(ward, None, 700 * (i % 4 + 1), source="Công an")  # the same day, entered last: kept
+        elif i % 5 == 4:
+            population(ward, 3000 + 100 * i, None)
+    for code in ("HCM-Y9", "HCM-Y1", "HCM-Y5"):  # equal in everything but the code, made out of its order
+        twin = make_unit(code, "Phường Song Sinh", "ward", city["city"])
+        for j in range(2):
+            official = make_user(f"{code.lower()}.{j}@example.vn", f"Cán Bộ {code} {j}", unit=twin, position=office,
+                                 password=None)
+            for competency in ALL:
+                give(official, competency)
+    db.session.commit()
+    day = as_day(None)
+    ward = city["ward_a"]
+    pages, start = 0, 0
+    while start is not None:
+        before, next_start, shown_start, scanned = _lending_as_before(ward, office, day, start, per_page, batch,
+                                                                      scan_max)
+        result = module.lending(ward, office, day, start)
+        assert (result.start, result.next_start, result.scanned) == (shown_start, next_start, scanned)
+        assert [(w.line.unit.code, w.in_position, w.expected) for w in result.wards] == \
+            [(code, n, expected) for code, n, expected, _holders in before]
+        for w, (_code, _n, _e, holders) in zip(result.wards, before):
+            shown = {c.person.id for c in w.candidates}
+            assert shown <= holders and len(shown) + w.more == len(holders)
+            assert w.line.population is None or w.line.population.unit_id == w.line.unit.id
+        pages += 1
+        start = next_start
+    assert pages >= (3 if per_page == 3 else 1)
+    for odd in (-5, 10_000):
+        assert module.lending(ward, office, day, odd).start == _lending_as_before(
+            ward, office, day, odd, per_page, batch, scan_max)[2]
+
+
 # --------------------------------------------------------------------------- scope
 def test_scope_ward_sees_itself_city_sees_its_wards(client, auth, city):
     auth.login("hr.ward@example.vn")

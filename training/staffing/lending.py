@@ -2,9 +2,10 @@
 who hold everything it requires, wards where that position is over-staffed first, each with the duties
 they cover at home, so that a move does not make a new single point of failure there.
 
-Reads a page of wards at a time: the city's wards are ordered from the kept counts (officials per
-position and residents), then walked in batches until a page of wards with candidates is found, at
-most LEND_SCAN_MAX wards per page whatever the size of the city.
+Reads a page of wards at a time: the city's wards are ranked in SQL from the kept counts (officials
+in the position) and their populations, and only the LEND_SCAN_MAX wards from the page's start are
+read; they are walked in batches until a page of wards with candidates is found, at most
+LEND_SCAN_MAX wards per page whatever the size of the city.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import sqlalchemy as sa
 from training.extensions import db
 from training.models import Competency, CompetencyRecord, OrgUnit, Position, User
 from training.services.qualification import holds_condition, moment_of, record_valid_at
-from training.staffing.services import (SINGLE, Duty, Person, WardLine, duty_cover, position_officials,
-                                        positions_by_id, requirements, ward_lines, wards_condition)
+from training.staffing.population import current_populations, latest_figures
+from training.staffing.services import (SINGLE, Duty, Person, UnitRef, WardLine, duty_cover, position_officials,
+                                        position_officials_select, positions_by_id, requirements, wards_condition)
 
 
 @dataclass
@@ -94,46 +96,89 @@ def lending(ward: OrgUnit, position: Position, day: date, start: int = 0) -> Len
     city = ward.parent
     if city is None or not required:
         return Lending(ward, city, position, required, gap, [], None, start, 0)
-    lines = [line for line in ward_lines(city, day, counts=False) if line.unit.id != ward.id]
-    others = sa.select(OrgUnit.id).where(wards_condition(city.id), OrgUnit.id != ward.id)
-    in_position = {unit_id: n for (unit_id, _pid), (n, _q) in position_officials(others, day, position.id).items()}
-    known = [line for line in lines if line.residents]
-    residents = sum(line.residents for line in known)
-    total_known = sum(in_position.get(line.unit.id, 0) for line in known)
-    average = sum(in_position.values()) / len(lines) if lines else 0.0
-
-    def expected(line: WardLine) -> float:
-        if line.residents and residents:
-            return total_known * line.residents / residents
-        return average
-
-    order = sorted(lines, key=lambda line: (-(in_position.get(line.unit.id, 0) - expected(line)),
-                                            line.unit.sort_key, line.unit.code))
-    start = min(max(start, 0), len(order))
+    start = max(start, 0)
+    # The batches never reach past LEND_SCAN_MAX wards from `start`: that many ranked wards at most.
+    order, total = _ranked_wards(city, ward, day, position.id, start, LEND_SCAN_MAX)
+    start = min(start, total)
     found: list[WardCandidates] = []
     index = start
-    while index < len(order) and len(found) < LEND_WARDS_PER_PAGE and index - start < LEND_SCAN_MAX:
-        batch = order[index:index + LEND_BATCH]
-        people = _holders_of_all(batch, required, day)
-        for offset, line in enumerate(batch):
-            mine = people.get(line.unit.id, [])
+    while index < total and len(found) < LEND_WARDS_PER_PAGE and index - start < LEND_SCAN_MAX:
+        # The first batch is as many wards as a page shows (over-staffed wards mostly have someone to
+        # lend: a page is usually its first wards), then LEND_BATCH at a time.
+        size = LEND_WARDS_PER_PAGE - len(found) if index == start else LEND_BATCH
+        batch = order[index - start:min(index + size, start + LEND_SCAN_MAX) - start]
+        people = _holders_of_all([ranked.line for ranked in batch], required, day)
+        for offset, ranked in enumerate(batch):
+            mine = people.get(ranked.line.unit.id, [])
             if mine:
-                found.append(WardCandidates(line, in_position.get(line.unit.id, 0), expected(line), mine))
+                found.append(WardCandidates(ranked.line, ranked.in_position, ranked.expected, mine))
             if len(found) >= LEND_WARDS_PER_PAGE:
                 index += offset + 1
                 break
         else:
             index += len(batch)
+    populations = current_populations(w.line.unit.id for w in found)
+    for w in found:
+        w.line.population = populations.get(w.line.unit.id)
     _describe_candidates(found, position, day, needs)
-    next_start = index if index < len(order) else None
+    next_start = index if index < total else None
     return Lending(ward, city, position, required, gap, found, next_start, start, index - start)
+
+
+@dataclass
+class _Ranked:
+    line: WardLine          # the ward (its population filled in for the wards shown only)
+    in_position: int
+    expected: float
+
+
+def _ranked_wards(city: OrgUnit, ward: OrgUnit, day: date, position_id: int, start: int,
+                  limit: int) -> tuple[list[_Ranked], int]:
+    """The city's wards but `ward`, most over-staffed in the position first: officials in it beyond
+    what the ward would have at the city's ratio (the city's officials in the position per resident
+    over the wards with a population, times the ward's residents; without a population, the city's
+    officials in the position per ward), then Vietnamese name order. Ranked in one statement over the
+    city's wards, `limit` of them from `start` read; with how many wards there are in all."""
+    others = sa.select(OrgUnit.id).where(wards_condition(city.id), OrgUnit.id != ward.id)
+    staffed = position_officials_select(others, day, position_id).subquery("staffed")
+    figures = latest_figures(others)
+    officials = sa.func.coalesce(staffed.c.officials, 0)
+    residents = sa.case((figures.c.residents > 0, figures.c.residents))  # NULL: no population to go by
+    known_officials = sa.case((residents.is_not(None), officials), else_=0)
+    columns = (OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.unit_type, OrgUnit.path, OrgUnit.sort_key)
+    wards = sa.select(*columns, officials.label("in_position"), residents.label("residents"),
+                      sa.func.sum(known_officials).over().label("known_in_position"),
+                      sa.func.sum(residents).over().label("known_residents"),
+                      sa.func.sum(officials).over().label("all_in_position"),
+                      sa.func.count().over().label("wards")) \
+        .select_from(OrgUnit) \
+        .outerjoin(staffed, staffed.c.unit_id == OrgUnit.id) \
+        .outerjoin(figures, figures.c.unit_id == OrgUnit.id) \
+        .where(wards_condition(city.id), OrgUnit.id != ward.id).subquery("wards")
+    w = wards.c
+    # In double precision, as the same sums in Python: the order and the figures shown are the same.
+    expected = sa.case((w.residents.is_not(None),
+                        sa.cast(w.known_in_position, sa.Float) * w.residents / w.known_residents),
+                       else_=sa.cast(w.all_in_position, sa.Float) / w.wards)
+    code = w.code.collate("C") if db.session.get_bind().dialect.name == "postgresql" else w.code
+    rows = db.session.execute(
+        sa.select(w.id, w.code, w.name, w.unit_type, w.path, w.sort_key, w.in_position, expected, w.wards)
+        .order_by((w.in_position - expected).desc(), w.sort_key, code).offset(start).limit(limit)).all()
+    if rows:
+        total = int(rows[0].wards)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(others.subquery())) if start else 0
+    return [_Ranked(WardLine(UnitRef(*row[:6])), int(row[6]), float(row[7])) for row in rows], total
 
 
 def _holders_of_all(lines: list[WardLine], required: list[Competency], day: date) -> dict[int, list[Person]]:
     """Ward id → its active officials who hold every one of `required` on `day` (by the rule's own
     SQL), in Vietnamese name order."""
+    if not lines:
+        return {}
     moment = moment_of(day)
     paths = {line.unit.path: line.unit.id for line in lines}
+    lengths = sorted({len(path) for path in paths})
     conditions = [OrgUnit.path.startswith(path, autoescape=True) for path in paths]
     stmt = sa.select(User.id, User.full_name, User.sort_key, User.position_id, OrgUnit.path, OrgUnit.name,
                      OrgUnit.id).join(OrgUnit, OrgUnit.id == User.unit_id) \
@@ -142,7 +187,8 @@ def _holders_of_all(lines: list[WardLine], required: list[Competency], day: date
         .order_by(User.sort_key, User.id)
     result: dict[int, list[Person]] = defaultdict(list)
     for user_id, name, key, position_id, path, unit_name, unit_id in db.session.execute(stmt):
-        ward_id = next((wid for wpath, wid in paths.items() if path.startswith(wpath)), None)
+        # The ward whose path starts the unit's: a look-up per length of the wards' paths.
+        ward_id = next((paths[path[:n]] for n in lengths if path[:n] in paths), None)
         if ward_id is None:
             continue
         label = unit_name if unit_id != ward_id else ""

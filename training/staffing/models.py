@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.extensions import db
@@ -47,11 +48,16 @@ class UnitPopulation(db.Model):
     unit: Mapped[OrgUnit] = relationship()
     created_by: Mapped[User | None] = relationship()
 
-    @property
+    @hybrid_property
     def residents(self) -> int | None:
         """The count staffing is measured against: the actual population when known (a ward of
         88,000 on paper served 101,000), else the registered one."""
         return self.actual if self.actual is not None else self.registered
+
+    @residents.inplace.expression
+    @classmethod
+    def _residents_expression(cls):
+        return sa.func.coalesce(cls.actual, cls.registered)  # the same rule in SQL
 
 
 class StaffingReview(db.Model):

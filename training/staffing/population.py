@@ -94,25 +94,35 @@ class Figure:
         return self.actual if self.actual is not None else self.registered
 
 
+def latest_figures(unit_ids) -> sa.Subquery:
+    """SQL: each unit's latest figure (by day, then the last entered that day), one row per unit of
+    `unit_ids` (ids, or a select of them) that has one: unit_id, registered, actual, as_of, source and
+    residents (UnitPopulation.residents)."""
+    p = UnitPopulation
+    ranked = sa.select(p.unit_id, p.registered, p.actual, p.as_of, p.source, p.residents.label("residents"),
+                       sa.func.row_number().over(partition_by=p.unit_id, order_by=(p.as_of.desc(), p.id.desc()))
+                       .label("newest")) \
+        .where(p.unit_id.in_(unit_ids)).subquery()
+    return sa.select(*(ranked.c[name] for name in ("unit_id", "registered", "actual", "as_of", "source",
+                                                   "residents"))) \
+        .where(ranked.c.newest == 1).subquery("latest_figures")
+
+
 def current_populations(unit_ids) -> dict[int, Figure]:
-    """Each unit's latest figure (by day, then by when it was entered); units without one are absent.
+    """Each unit's latest figure (`latest_figures`); units without one are absent.
     `unit_ids`: ids, or a select of them (a city's wards, read in one statement)."""
     if isinstance(unit_ids, sa.Select):
         chunks = [unit_ids]
     else:
         ids = sorted(set(unit_ids))
         chunks = [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
-    p = UnitPopulation
     latest: dict[int, Figure] = {}
     for chunk in chunks:
-        newest = sa.select(p.unit_id, sa.func.max(p.as_of).label("as_of")) \
-            .where(p.unit_id.in_(chunk)).group_by(p.unit_id).subquery()
-        rows = db.session.execute(
-            sa.select(p.unit_id, p.registered, p.actual, p.as_of, p.source)
-            .join(newest, sa.and_(newest.c.unit_id == p.unit_id, newest.c.as_of == p.as_of))
-            .order_by(p.unit_id, p.id))
-        for unit_id, registered, actual, as_of, source in rows:
-            latest[unit_id] = Figure(unit_id, registered, actual, as_of, source)  # the last entered that day wins
+        figures = latest_figures(chunk)
+        for unit_id, registered, actual, as_of, source in db.session.execute(
+                sa.select(figures.c.unit_id, figures.c.registered, figures.c.actual, figures.c.as_of,
+                          figures.c.source)):
+            latest[unit_id] = Figure(unit_id, registered, actual, as_of, source)
     return latest
 
 

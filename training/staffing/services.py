@@ -114,14 +114,20 @@ def position_officials(unit_ids, day: date, position_id: int | None = None) -> d
     ids = unit_ids if isinstance(unit_ids, sa.Select) else sorted(set(unit_ids))
     if not isinstance(ids, sa.Select) and not ids:
         return {}
+    return {(unit_id, pid): (int(n or 0), int(qualified or 0))
+            for unit_id, pid, n, qualified in db.session.execute(position_officials_select(ids, day, position_id))}
+
+
+def position_officials_select(unit_ids, day: date, position_id: int | None = None) -> sa.Select:
+    """SQL of `position_officials`: unit_id, position_id, officials, qualified (a row per unit and position
+    staffed), to join in a larger statement."""
     q = HrUnitQualifiedDay
-    stmt = sa.select(q.unit_id, q.position_id, sa.func.sum(q.officials),
-                     sa.func.sum(sa.case((q.day > day, q.officials), else_=0))) \
-        .where(q.direct.is_(False), q.unit_id.in_(ids)).group_by(q.unit_id, q.position_id)
+    stmt = sa.select(q.unit_id, q.position_id, sa.func.sum(q.officials).label("officials"),
+                     sa.func.sum(sa.case((q.day > day, q.officials), else_=0)).label("qualified")) \
+        .where(q.direct.is_(False), q.unit_id.in_(unit_ids)).group_by(q.unit_id, q.position_id)
     if position_id is not None:
         stmt = stmt.where(q.position_id == position_id)
-    return {(unit_id, pid): (int(n or 0), int(qualified or 0))
-            for unit_id, pid, n, qualified in db.session.execute(stmt)}
+    return stmt
 
 
 def duty_cover(unit_ids: Iterable[int], day: date) -> dict[int, list[Duty]]:
