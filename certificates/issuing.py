@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from certificates.models import Certificate
-from certificates.qualification import is_digitally_capable, required_competencies, valid_records
+from certificates.qualification import qualifying_records
 from training.extensions import db
 from training.models import Competency, CompetencyRecord, User
 from training.services import audit
@@ -121,25 +121,45 @@ def _render_and_sign(certificate: Certificate, config) -> bytes:
 def issue_certificate(official: User, now: datetime | None = None, config=None) -> Certificate | None:
     """Issue a certificate if the official qualifies now and holds no valid one; else None.
 
-    Idempotent whoever asks and however often: the row is claimed first, and the partial unique index
-    on the official's current certificate lets exactly one of several parallel issuers claim it (the
-    others wait for it, then find it taken and issue nothing). Rendering and signing follow the claim.
+    Idempotent whoever asks and however often: the partial unique index on the official's current
+    certificate lets exactly one of several parallel issuers write it (the others wait for it, then
+    find it taken and issue nothing).
     """
     now = now or datetime.now(timezone.utc)
-    if not is_digitally_capable(official, now):
+    issued = _issue(official, now, config or _config(), holds_current=True)
+    return db.session.get(Certificate, issued.id) if issued is not None else None
+
+
+class _Made(NamedTuple):
+    id: int
+    serial: str
+    holder_name: str
+
+
+def _issue(official: User, now: datetime, config, *, holds_current: bool) -> _Made | None:
+    """Issue to `official` at `now` if they qualify and hold no valid certificate: the certificate, its
+    audit line, the notification and its e-mail, in the caller's transaction (the caller commits).
+
+    `holds_current=False` says the caller has just read that the official has no current certificate
+    (a batch reads that for 50 officials at once): the expired one's retirement and the check are
+    then skipped. Either way the insert itself is the claim: INSERT ... ON CONFLICT DO NOTHING on the
+    partial unique index, so a certificate written meanwhile by another issuer (or still uncommitted:
+    the insert waits for it) makes this one issue nothing.
+    """
+    records = qualifying_records(official, now)
+    if records is None:
         return None
-    _retire_expired(official.id, now)
-    if current_certificate(official, now) is not None:
-        return None
+    if holds_current:
+        _retire_expired(official.id, now)
+        if current_certificate(official, now) is not None:
+            return None
     from certificates.signing import sha256_hex
 
-    config = config or _config()
-    held = valid_records(official, now)
-    records: list[tuple[Competency, CompetencyRecord]] = [(c, held[c.id]) for c in required_competencies(official)]
     unit = official.unit
     unit_name = unit.name if unit is not None else ""
     if unit is not None and unit.unit_type == "department" and unit.parent is not None:
         unit_name = f"{unit.name}, {unit.parent.name}"
+    # A plain (transient) object: rendering reads it; the row is written below in one statement.
     certificate = Certificate(
         serial=new_serial(now), user_id=official.id, unit_id=official.unit_id, holder_name=official.full_name,
         unit_name=unit_name, position_name=official.position.name if official.position else "",
@@ -149,38 +169,135 @@ def issue_certificate(official: User, now: datetime | None = None, config=None) 
         issued_at=now, expires_at=min(r.expires_at for _c, r in records), is_current=True,
         test_identity=is_test_identity(config),
     )
-    savepoint = db.session.begin_nested()
-    try:
-        db.session.add(certificate)
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()  # another issuer holds this official's current certificate
-        return None
-    savepoint.commit()
-    certificate.pdf = _render_and_sign(certificate, config)
-    certificate.pdf_sha256 = sha256_hex(certificate.pdf)
-    db.session.flush()
-    audit.record(None, "certificate.issue", certificate.serial, holder=certificate.holder_name,
-                 user_id=official.id, competencies=[c["code"] for c in certificate.competencies])
-    _notify(official, certificate, revoked=False)
-    return certificate
+    pdf = _render_and_sign(certificate, config)
+    row = {column: getattr(certificate, column) for column in (
+        "serial", "user_id", "unit_id", "holder_name", "unit_name", "position_name", "competencies", "issued_at",
+        "expires_at", "is_current", "test_identity")}
+    certificate_id = _write_issued({**row, "pdf": pdf, "pdf_sha256": sha256_hex(pdf)}, _issued_rows(official, row))
+    if certificate_id is None:
+        return None  # another issuer holds this official's current certificate
+    return _Made(certificate_id, certificate.serial, certificate.holder_name)
 
 
-def _notify(official: User, certificate: Certificate, revoked: bool) -> None:
+def _issued_rows(official: User, certificate: dict) -> list[tuple[sa.Table, dict]]:
+    """The rows that go with an issued certificate: its audit line, the official's notification (once
+    only: its key carries the serial) and the notification's e-mail in the outbox. The same rows as
+    `audit.record` and `courses.notify.notify` write."""
+    from flask_babel import force_locale
+
+    from courses.models import Notification, OutboxEmail
+    from courses.notify import _base_url, _greeting
+    from training.models import AuditEntry
+    from training.models.types import utcnow
+    from training.services.sessions import client_address
+
+    serial = certificate["serial"]
+    moment = utcnow()
+    rows = [(AuditEntry.__table__, {
+        "created_at": moment, "actor_id": None, "action": "certificate.issue", "target": serial[:200],
+        "details": {"holder": certificate["holder_name"], "user_id": official.id,
+                    "competencies": [c["code"] for c in certificate["competencies"]]},
+        "address": client_address()})]
+    languages = tuple(current_app.config.get("LANGUAGES") or ("vi",))
+    locale = official.locale if official.locale in languages else current_app.config.get("BABEL_DEFAULT_LOCALE", "vi")
+    link = "/certificates/"
+    with force_locale(locale):
+        title = _("Bạn được cấp giấy chứng nhận công chức số")[:300]
+        body = _("Giấy chứng nhận số %(serial)s đã sẵn sàng; bạn có thể tải tệp PDF đã ký số.", serial=serial)
+        greeting = str(_greeting(official.full_name))
+    rows.append((Notification.__table__, {"user_id": official.id, "title": title, "body": body, "link": link,
+                                          "key": f"certificate:{serial}", "created_at": moment, "read_at": None}))
+    if official.email and official.active:
+        rows.append((OutboxEmail.__table__, {
+            "to_email": official.email, "subject": title, "body": f"{greeting}\n\n{body}\n\n{_base_url(None) + link}\n",
+            "created_at": moment, "attempts": 0, "next_attempt_at": moment, "last_error": "", "sent_at": None,
+            "idempotency_key": None, "claimed_at": None, "claim_token": None}))
+    return rows
+
+
+_STATEMENTS: dict[tuple, sa.TextClause] = {}
+
+
+def _write_issued(certificate: dict, rows: list[tuple[sa.Table, dict]]) -> int | None:
+    """Write the certificate unless the official's current certificate is taken (the partial unique
+    index; or, never in practice, its random serial), and with it `rows`: the certificate's id, or None
+    (nothing written).
+
+    The claim is INSERT ... ON CONFLICT DO NOTHING RETURNING id, which waits for a conflicting row
+    still uncommitted. On PostgreSQL the other rows are inserted by the same statement (data-modifying
+    CTEs that select from the claim: no certificate, no other row), so a certificate costs one round
+    trip. On SQLite they follow it as plain inserts. The notification is inserted without ON CONFLICT:
+    its key holds the serial, unique once the certificate is written; were it refused, the transaction
+    would fail with the certificate in it. The statements are text made once (SQLAlchemy does not
+    cache ON CONFLICT statements), so nothing is compiled per certificate.
+    """
+    table = Certificate.__table__
+    columns = [column for column in table.c if column.name != "id"]
+    values = {f"c_{c.name}": certificate[c.name] if c.name in certificate else
+              (c.default.arg if c.default is not None and c.default.is_scalar else None) for c in columns}
+    dialect = db.session.get_bind().dialect
+    if dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover (the project runs on these two)
+        savepoint = db.session.begin_nested()
+        try:
+            made = db.session.scalar(sa.insert(table).values(
+                {c.name: values[f"c_{c.name}"] for c in columns}).returning(table.c.id))
+        except IntegrityError:
+            savepoint.rollback()
+            return None
+        savepoint.commit()
+    else:
+        together = dialect.name == "postgresql"
+        key = (dialect.name, tuple(t.name for t, _row in rows) if together else ())
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            statement = _STATEMENTS[key] = _claim_statement(dialect, columns, rows if together else [])
+        if together:
+            for number, (other, row) in enumerate(rows):
+                values.update({f"r{number}_{name}": value for name, value in row.items()})
+        made = db.session.scalar(statement, values)
+    if made is not None and dialect.name != "postgresql":
+        for other, row in rows:
+            db.session.execute(sa.insert(other).values(row))
+    return made
+
+
+def _claim_statement(dialect, columns: list[sa.Column], rows: list[tuple[sa.Table, dict]]) -> sa.TextClause:
+    quote = dialect.identifier_preparer.quote
+    table = Certificate.__table__
+    claim = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+             f"VALUES ({', '.join(':c_' + c.name for c in columns)}) ON CONFLICT DO NOTHING RETURNING id")
+    binds = [sa.bindparam(f"c_{c.name}", type_=c.type) for c in columns]
+    if not rows:
+        return sa.text(claim).bindparams(*binds)
+    parts = [f"claim AS ({claim})"]
+    for number, (other, row) in enumerate(rows):
+        targets = [other.c[name] for name in row]
+        parts.append(
+            f"r{number} AS (INSERT INTO {quote(other.name)} ({', '.join(quote(c.name) for c in targets)}) SELECT "
+            + ", ".join(f"CAST(:r{number}_{c.name} AS {_sql_type(c, dialect)})" for c in targets)
+            + " FROM claim)")
+        binds += [sa.bindparam(f"r{number}_{c.name}", type_=c.type) for c in targets]
+    return sa.text("WITH " + ", ".join(parts) + " SELECT id FROM claim").bindparams(*binds)
+
+
+def _sql_type(column: sa.Column, dialect) -> str:
+    """The column's type for a CAST, without a length: a cast to VARCHAR(n) would cut a longer value
+    where the insert must refuse it."""
+    import re
+
+    return re.sub(r"\(\d+\)", "", column.type.compile(dialect=dialect))
+
+
+def _notify_revoked(official: User, certificate: Certificate) -> None:
     from flask_babel import lazy_gettext as _l
 
     from courses.notify import notify
 
     serial = certificate.serial
-    if revoked:
-        notify(official, lambda: _l("Giấy chứng nhận %(serial)s đã bị thu hồi", serial=serial),
-               lambda: _l("Giấy chứng nhận công chức số %(serial)s của bạn đã bị thu hồi. Các năng lực ghi trên đó "
-                          "cần được đạt lại bằng bài kiểm tra mới; bộ phận tổ chức - nhân sự sẽ cho bạn biết lý do.",
-                          serial=serial), "/certificates/", key=f"certificate-revoked:{serial}")
-    else:
-        notify(official, lambda: _l("Bạn được cấp giấy chứng nhận công chức số"),
-               lambda: _l("Giấy chứng nhận số %(serial)s đã sẵn sàng; bạn có thể tải tệp PDF đã ký số.", serial=serial),
-               "/certificates/", key=f"certificate:{serial}")
+    notify(official, lambda: _l("Giấy chứng nhận %(serial)s đã bị thu hồi", serial=serial),
+           lambda: _l("Giấy chứng nhận công chức số %(serial)s của bạn đã bị thu hồi. Các năng lực ghi trên đó "
+                      "cần được đạt lại bằng bài kiểm tra mới; bộ phận tổ chức - nhân sự sẽ cho bạn biết lý do.",
+                      serial=serial), "/certificates/", key=f"certificate-revoked:{serial}")
 
 
 def newly_qualified_ids(now: datetime) -> list[int]:
@@ -217,8 +334,9 @@ def issue_for_ids(user_ids: list[int], now: datetime | None = None, *, commit_ea
     session = db.session()
     expire = session.expire_on_commit
     # What an official's certificate reads (unit, parent unit, position and its requirements) is loaded
-    # for 50 officials at once and stays loaded across their per-official commits: the database work
-    # per certificate stays small beside the signature.
+    # for 50 officials at once and stays loaded across their per-official commits, with which of them
+    # have a current certificate: the database work per certificate stays small beside the signature
+    # (its records, the certificate, the audit line, the notification and its e-mail, the commit).
     session.expire_on_commit = False
     try:
         done = 0
@@ -228,12 +346,19 @@ def issue_for_ids(user_ids: list[int], now: datetime | None = None, *, commit_ea
                 sa.select(User).where(User.id.in_(chunk)).options(
                     joinedload(User.unit).joinedload(OrgUnit.parent),
                     joinedload(User.position).selectinload(Position.required_competencies)))}
+            current = dict(db.session.execute(sa.select(Certificate.user_id, Certificate.expires_at).where(
+                Certificate.user_id.in_(chunk), Certificate.is_current.is_(True))).all())
             for official_id in chunk:
                 done += 1
                 official = officials.get(official_id)
-                certificate = issue_certificate(official, now, config=config) if official is not None else None
-                if certificate is not None:
-                    issued.append(Issued(certificate.serial, certificate.holder_name))
+                moment = now or datetime.now(timezone.utc)
+                made = None
+                if official is not None and not (official_id in current and current[official_id] > moment):
+                    # Read a moment ago: no current certificate, or an expired one to retire first. One
+                    # issued since then by someone else is found by the insert's unique index.
+                    made = _issue(official, moment, config, holds_current=official_id in current)
+                if made is not None:
+                    issued.append(Issued(made.serial, made.holder_name))
                 if on_each is not None:
                     on_each(done)
                 if commit_each:
@@ -393,7 +518,7 @@ def revoke_certificate(certificate: Certificate, actor: User | None, reason: str
                  holder=certificate.holder_name, revoked_records=[r.id for r in records])
     holder = db.session.get(User, certificate.user_id)
     if holder is not None:
-        _notify(holder, certificate, revoked=True)
+        _notify_revoked(holder, certificate)
     return records
 
 

@@ -64,16 +64,26 @@ def valid_records(official: User, on: date | datetime | None = None) -> dict[int
     return best
 
 
+def qualifying_records(official: User, on: date | datetime | None = None
+                       ) -> list[tuple[Competency, CompetencyRecord]] | None:
+    """The rule of `is_digitally_capable`, with what it rests on: for each required competency (in the
+    position's order) the valid record that lasts longest, or None when the official does not qualify.
+    One read of the records (a certificate needs both the answer and the records)."""
+    if not official.active:
+        return None
+    required = required_competencies(official)
+    if not required:
+        return None
+    held = valid_records(official, on)
+    if not all(competency.id in held for competency in required):
+        return None
+    return [(competency, held[competency.id]) for competency in required]
+
+
 def is_digitally_capable(official: User, on: date | datetime | None = None) -> bool:
     """True when, on that date (or moment), the official holds an unexpired, unrevoked record for
     every competency their position requires."""
-    if not official.active:
-        return False
-    required = required_competencies(official)
-    if not required:
-        return False
-    held = valid_records(official, on)
-    return all(competency.id in held for competency in required)
+    return qualifying_records(official, on) is not None
 
 
 def qualified_condition(on: date | datetime | None = None):
