@@ -181,37 +181,25 @@ def _issue(official: User, now: datetime, config, *, holds_current: bool) -> _Ma
 
 def _issued_rows(official: User, certificate: dict) -> list[tuple[sa.Table, dict]]:
     """The rows that go with an issued certificate: its audit line, the official's notification (once
-    only: its key carries the serial) and the notification's e-mail in the outbox. The same rows as
-    `audit.record` and `courses.notify.notify` write."""
-    from flask_babel import force_locale
+    only: its key carries the serial) and the notification's e-mail in the outbox, built by the same
+    functions as `audit.record` and `courses.notify.notify` use."""
+    from flask_babel import lazy_gettext as _l
 
     from courses.models import Notification, OutboxEmail
-    from courses.notify import _base_url, _greeting
+    from courses.notify import message_rows
     from training.models import AuditEntry
-    from training.models.types import utcnow
-    from training.services.sessions import client_address
 
     serial = certificate["serial"]
-    moment = utcnow()
-    rows = [(AuditEntry.__table__, {
-        "created_at": moment, "actor_id": None, "action": "certificate.issue", "target": serial[:200],
-        "details": {"holder": certificate["holder_name"], "user_id": official.id,
-                    "competencies": [c["code"] for c in certificate["competencies"]]},
-        "address": client_address()})]
-    languages = tuple(current_app.config.get("LANGUAGES") or ("vi",))
-    locale = official.locale if official.locale in languages else current_app.config.get("BABEL_DEFAULT_LOCALE", "vi")
-    link = "/certificates/"
-    with force_locale(locale):
-        title = _("Bạn được cấp giấy chứng nhận công chức số")[:300]
-        body = _("Giấy chứng nhận số %(serial)s đã sẵn sàng; bạn có thể tải tệp PDF đã ký số.", serial=serial)
-        greeting = str(_greeting(official.full_name))
-    rows.append((Notification.__table__, {"user_id": official.id, "title": title, "body": body, "link": link,
-                                          "key": f"certificate:{serial}", "created_at": moment, "read_at": None}))
-    if official.email and official.active:
-        rows.append((OutboxEmail.__table__, {
-            "to_email": official.email, "subject": title, "body": f"{greeting}\n\n{body}\n\n{_base_url(None) + link}\n",
-            "created_at": moment, "attempts": 0, "next_attempt_at": moment, "last_error": "", "sent_at": None,
-            "idempotency_key": None, "claimed_at": None, "claim_token": None}))
+    rows = [(AuditEntry.__table__, audit.entry_row(
+        None, "certificate.issue", serial, holder=certificate["holder_name"], user_id=official.id,
+        competencies=[c["code"] for c in certificate["competencies"]]))]
+    note, email = message_rows(
+        official, lambda: _l("Bạn được cấp giấy chứng nhận công chức số"),
+        lambda: _l("Giấy chứng nhận số %(serial)s đã sẵn sàng; bạn có thể tải tệp PDF đã ký số.", serial=serial),
+        "/certificates/", key=f"certificate:{serial}")
+    rows.append((Notification.__table__, note))
+    if email is not None:
+        rows.append((OutboxEmail.__table__, email))
     return rows
 
 

@@ -48,15 +48,19 @@ def mail_configured(config: Mapping) -> bool:
     return bool(config.get("MAIL_SERVER"))
 
 
+def outbox_row(to_email: str, subject: str, body: str, now: datetime, *, key: str | None = None) -> dict:
+    """The outbox row of one message waiting to be sent (queue_email's, and a bulk insert's)."""
+    return {"to_email": to_email, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now,
+            "attempts": 0, "last_error": "", "idempotency_key": key[:120] if key else None}
+
+
 def queue_email(to_email: str, subject: str, body: str, now: datetime | None = None, *,
                 key: str | None = None) -> OutboxEmail:
     """Put one plain-text e-mail in the outbox (sent by the next `send_outbox`). With `key`, the same
     message queued again (a job run twice) is the row already there."""
     from sqlalchemy.exc import IntegrityError
 
-    now = now or utcnow()
-    email = OutboxEmail(to_email=to_email, subject=subject, body=body, created_at=now, next_attempt_at=now,
-                        attempts=0, last_error="", idempotency_key=key[:120] if key else None)
+    email = OutboxEmail(**outbox_row(to_email, subject, body, now or utcnow(), key=key))
     if key is None:
         db.session.add(email)
         db.session.flush()

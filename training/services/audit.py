@@ -8,12 +8,18 @@ from training.models import AuditEntry, User
 def record(actor: User | None, action: str, target: str = "", **details) -> AuditEntry:
     """Add an audit entry in the caller's transaction (so it lands exactly when the change does), with
     the client's address when there is a request."""
-    from training.services.sessions import client_address
-
-    entry = AuditEntry(actor_id=actor.id if actor is not None else None, action=action,
-                       target=(target or "")[:200], details=details, address=client_address())
+    entry = AuditEntry(**entry_row(actor, action, target, **details))
     db.session.add(entry)
     return entry
+
+
+def entry_row(actor: User | None, action: str, target: str = "", **details) -> dict:
+    """An audit entry's row (record's, and a bulk writer's that inserts it with its change)."""
+    from training.models.types import utcnow
+    from training.services.sessions import client_address
+
+    return {"created_at": utcnow(), "actor_id": actor.id if actor is not None else None, "action": action,
+            "target": (target or "")[:200], "details": details, "address": client_address()}
 
 
 def changes(before: dict, after: dict) -> dict:
