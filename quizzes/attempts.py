@@ -421,14 +421,15 @@ def _store_answer(snapshot: _SlotSnapshot, attempt_id: int, slot_number: int, re
     return now
 
 
-def slot_snapshot(attempt_id: int, slot_number: int) -> _SlotSnapshot | None:
-    """What an autosave needs of a slot (the hot path's only knowledge of it), read once per attempt
-    and process. It decides nothing: the guarded UPDATE checks the owner, state and deadline."""
+def slot_snapshot(attempt_id: int, slot_number: int, user_id: int) -> _SlotSnapshot | None:
+    """What an autosave needs of the user's slot (the hot path's only knowledge of it), read once per
+    attempt and process; None when it is not theirs. It decides nothing: the guarded UPDATE checks the
+    owner, state and deadline again."""
     found = _SLOT_SNAPSHOTS.get((attempt_id, slot_number))
-    if found is None:
+    if found is None or found.user_id != user_id:
         _attempt_slots(attempt_id)
         found = _SLOT_SNAPSHOTS.get((attempt_id, slot_number))
-    return found
+    return found if found is not None and found.user_id == user_id else None
 
 
 # --------------------------------------------------------------------------- submitting

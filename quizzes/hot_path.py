@@ -37,8 +37,7 @@ from quizzes.sittings import prepared_start, start_prepared
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
-from training.models.user import secret_hash
-from training.services.sessions import recent_token_owner, user_for_token
+from training.services.sessions import live_token_owner
 
 SAVE_ENDPOINT = "quizzes_api.put_answer"
 START_ENDPOINT = "quizzes_api.start_attempt"
@@ -81,19 +80,8 @@ def _limit(text: str):
 
 
 def _token_owner() -> tuple[str, int] | None:
-    """The bearer token's hash and its user's id; a token this process has not seen lately is checked
-    (and its use recorded) by the full path's own function first. None: no usable token."""
-    token = bearer_token()
-    if not token:
-        return None
-    token_hash = secret_hash(token)
-    user_id = recent_token_owner(token_hash)
-    if user_id is None:
-        user = user_for_token(token)
-        if user is None:
-            return None  # the full path answers 401 in the user's language
-        user_id = user.id
-    return token_hash, user_id
+    """The bearer token's hash and its user's id, for a live token (None: the full path answers)."""
+    return live_token_owner(bearer_token())
 
 
 def hot_path():
@@ -112,8 +100,8 @@ def autosave():
         return None
     token_hash, user_id = known
     attempt_id, slot_number = request.view_args["attempt_id"], request.view_args["slot"]
-    snapshot = slot_snapshot(attempt_id, slot_number)
-    if snapshot is None or snapshot.user_id != user_id:
+    snapshot = slot_snapshot(attempt_id, slot_number, user_id)
+    if snapshot is None:
         return None
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "response" not in body:

@@ -85,8 +85,19 @@ class _InContext:
             self._context.run(close)
 
 
+def _forget_process_caches() -> None:
+    """Each test empties the database, so its ids repeat: what a long-lived server process keeps per
+    attempt or token (quizzes.attempts, training.services.sessions) must not outlive the test."""
+    from quizzes import attempts
+    from training.services import sessions
+
+    attempts._SLOT_SNAPSHOTS.clear()
+    sessions._OWNERS.clear()
+
+
 @pytest.fixture
 def app(database_url):
+    _forget_process_caches()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "DEMO_PASSWORD": None})
     app.test_client_class = RequestCycleClient
     with app.app_context():

@@ -118,13 +118,37 @@ def user_for_token(token: str, now: datetime | None = None) -> User | None:
         .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.User.active:
         return None
-    last_used = row.last_used_at
+    _record_use(row.id, token_hash, row.User.id, row.last_used_at, now)
+    return row.User
+
+
+def _record_use(token_id: int, token_hash: str, user_id: int, last_used: datetime | None, now: datetime) -> None:
+    """Write the token's last use when the recorded one is TOUCH_EVERY old (commits), and remember
+    its owner in this process for as long as that record stays fresh."""
     if last_used is None or now - last_used >= TOUCH_EVERY:
-        db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
         last_used = now
-    _remember_owner(token_hash, row.User.id, (last_used + TOUCH_EVERY - now).total_seconds())
-    return row.User
+    _remember_owner(token_hash, user_id, (last_used + TOUCH_EVERY - now).total_seconds())
+
+
+def live_token_owner(token: str, now: datetime | None = None) -> tuple[str, int] | None:
+    """The hot path's user_for_token (quizzes.hot_path): the token's hash and its user's id when the
+    token is live and its user active and owing no password change (token_live_clause, the same rule
+    as SQL), without loading the user; records its use the same way. None otherwise (the full path
+    then answers, 401 or 403)."""
+    if not token:
+        return None
+    token_hash = secret_hash(token)
+    user_id = recent_token_owner(token_hash)
+    if user_id is not None:
+        return token_hash, user_id
+    now = now or now_utc()
+    row = db.session.execute(_LIVE_TOKEN, {"token_hash": token_hash, "now": now}).first()
+    if row is None:
+        return None
+    _record_use(row.id, token_hash, row.user_id, row.last_used_at, now)
+    return token_hash, row.user_id
 
 
 def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
@@ -138,6 +162,13 @@ def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
         users.c.active.is_(True), users.c.must_change_password.is_(False)))
 
 
+def _live_token_select():
+    tokens = ApiToken.__table__
+    now = sa.bindparam("now", type_=tokens.c.expires_at.type)
+    return sa.select(tokens.c.id, tokens.c.user_id, tokens.c.last_used_at).where(
+        tokens.c.token_hash == sa.bindparam("token_hash"), token_live_clause(tokens.c.user_id, now))
+
+
 # Whose a token is, kept per process for the exam-day hot path (quizzes.hot_path): a token never
 # changes owner, so this holds no decision. The hot path still checks, in the one statement that
 # stores an answer, that the token is live and its user active; it only spares the lookup above.
@@ -145,6 +176,7 @@ def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
 # recorded every TOUCH_EVERY, by the full path.
 _OWNERS: dict[str, tuple[int, float]] = {}
 _OWNERS_MAX = 100_000
+_LIVE_TOKEN = _live_token_select()
 
 
 def _remember_owner(token_hash: str, user_id: int, fresh_for_s: float) -> None:
