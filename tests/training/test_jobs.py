@@ -279,16 +279,18 @@ def test_killed_worker_mid_job_gives_exactly_one_certificate_per_official(app, m
 
     time.sleep(4)  # the killed job's heartbeat expires (1 s + 2 s grace); the next worker finds it abandoned
     parallel = 2 if db.engine.dialect.name == "postgresql" else 1  # SQLite: one writer at a time
-    # Burst workers stop when the queues look empty; the killed job may then still wait for its retry
-    # (RQ's scheduler puts it back). Workers that run for ever would take it: a few more bursts do.
-    for _round in range(4):
+    # Burst workers stop when the queues look empty; the killed job may then still wait for its retry,
+    # which RQ's scheduler enqueues once the dead worker's scheduler lock has expired (up to a minute).
+    # Workers that run for ever would then take it: bursts again, for up to two minutes, do the same.
+    settle = time.monotonic() + 120
+    while True:
         workers = [_worker(env, *mode) for _ in range(parallel)]
         for worker in workers:
             output = worker.communicate(timeout=240)[0].decode(errors="replace")
             assert worker.returncode == 0, output
         db.session.expire_all()
         states = dict(db.session.execute(sa.select(Job.state, sa.func.count(Job.id)).group_by(Job.state)).all())
-        if set(states) == {"done"}:
+        if set(states) == {"done"} or time.monotonic() > settle:
             break
         time.sleep(2)
     after = _certificates_by_official()
