@@ -10,14 +10,15 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from quizzes.bank import GRADED_TYPES, subtree_ids, version_data
-from quizzes.models import Attempt, AttemptSlot, Question, QuestionVersion, Quiz
+from quizzes.bank import GRADED_TYPES, plain_versions, stored_data, subtree_ids_of, version_data
+from quizzes.models import Attempt, AttemptSlot, Question, QuestionCategory, QuestionVersion, Quiz, QuizRule
 from quizzes.opaque import UnknownId, ensure_public_ids, to_bank, with_public_ids
 from quizzes.qdata import QuestionData
 from quizzes.qtypes import get_type
@@ -97,63 +98,104 @@ def quizzes_open_to(user: User, now: datetime | None = None) -> list[Quiz]:
     return [quiz for quiz in quizzes if is_open(quiz, now)]
 
 
+def last_submitted(quiz: Quiz, user: User) -> datetime | None:
+    if not quiz.attempt_delay_s:
+        return None  # nothing waits on it
+    return db.session.scalar(sa.select(sa.func.max(Attempt.submitted_at)).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id))
+
+
+def _wait_until(quiz, last: datetime | None) -> datetime | None:
+    return last + timedelta(seconds=quiz.attempt_delay_s) if quiz.attempt_delay_s and last else None
+
+
 def next_start_time(quiz: Quiz, user: User) -> datetime | None:
     """When the delay between attempts lets this learner start again (None: no wait)."""
-    if not quiz.attempt_delay_s:
-        return None
-    last = db.session.scalar(sa.select(sa.func.max(Attempt.submitted_at)).where(
-        Attempt.quiz_id == quiz.id, Attempt.user_id == user.id))
-    return last + timedelta(seconds=quiz.attempt_delay_s) if last else None
+    return _wait_until(quiz, last_submitted(quiz, user))
 
 
 # --------------------------------------------------------------------------- drawing questions
-def draw_questions(quiz: Quiz, rng: random.Random, pools: dict | None = None) -> list[tuple[QuestionVersion, float]]:
-    """The (version, mark) pairs an attempt asks, following the quiz rules.
+@dataclass(frozen=True)
+class DrawRule:
+    """A quiz rule as the drawing reads it, from the ORM (rules_of) or from the start's one plain
+    query (plain_start): `count` questions from a category and its subtree, or one fixed question."""
 
-    `pools`, when given, keeps each rule's pool between calls: a sitting's preparation draws thousands
-    of attempts from one query per rule.
+    id: int
+    count: int
+    mark: float
+    question_id: int | None = None   # a fixed question…
+    version_id: int | None = None    # …and its current version (None: nothing to ask)
+    category_id: int | None = None
+    category_path: str | None = None  # None: the rule's category is gone
+    include_subcategories: bool = True
+
+
+def rules_of(quiz: Quiz) -> list[DrawRule]:
+    return [DrawRule(rule.id, rule.count, rule.mark, rule.question_id,
+                     rule.question.current_version_id if rule.question is not None else None,
+                     rule.category_id, rule.category.path if rule.category is not None else None,
+                     rule.include_subcategories) for rule in quiz.rules]
+
+
+def _pool_select(rule: DrawRule, skip_flagged: bool):
+    """A rule's pool: (question id, current version id) of the visible graded questions, in one query."""
+    stmt = sa.select(Question.id, Question.current_version_id).join(
+        QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
+        Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
+    if rule.include_subcategories:
+        stmt = stmt.where(Question.category_id.in_(subtree_ids_of(rule.category_path)))
+    else:
+        stmt = stmt.where(Question.category_id == rule.category_id)
+    if skip_flagged:
+        from courses.legal import question_flagged
+
+        # A question citing a text that changed since it was last checked stays out, in the same query.
+        stmt = stmt.where(~question_flagged(Question.id))
+    return stmt
+
+
+def draw_questions(quiz, rng: random.Random, pools: dict | None = None,
+                   rules: list[DrawRule] | None = None) -> list[tuple[object, float]]:
+    """The (version, mark) pairs an attempt asks, following the quiz rules; each version as plain
+    values (quizzes.bank.plain_versions). `quiz` is a Quiz or the same settings (shuffle_questions,
+    skip_flagged_questions); `rules` defaults to the quiz's own.
+
+    `pools`, when given, keeps each rule's pool and the versions read between calls: a sitting's
+    preparation draws thousands of attempts from one query per rule.
     """
-    chosen: list[tuple[QuestionVersion, float]] = []
+    rules = rules_of(quiz) if rules is None else rules
+    chosen: list[tuple[int, float]] = []
     used: set[int] = set()
-    for rule in quiz.rules:
+    for rule in rules:
         if rule.question_id is not None:
-            question = rule.question
-            if question is not None and question.current_version is not None and question.id not in used:
-                chosen.append((question.current_version, rule.mark))
-                used.add(question.id)
+            if rule.version_id is not None and rule.question_id not in used:
+                chosen.append((rule.version_id, rule.mark))
+                used.add(rule.question_id)
             continue
-        if rule.category is None:
+        if rule.category_path is None:
             continue
         rule_pool = pools.get(rule.id) if pools is not None else None
         if rule_pool is None:
-            # The pool with each question's current version, in one query (not one per drawn question).
-            stmt = sa.select(Question.id, QuestionVersion).join(
-                QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
-                Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
-            if rule.include_subcategories:
-                stmt = stmt.where(Question.category_id.in_(subtree_ids(rule.category)))
-            else:
-                stmt = stmt.where(Question.category_id == rule.category_id)
-            if quiz.skip_flagged_questions:
-                from courses.legal import question_flagged
-
-                # A question citing a text that changed since it was last checked stays out, in the same query.
-                stmt = stmt.where(~question_flagged(Question.id))
-            rule_pool = [tuple(row) for row in db.session.execute(stmt)]
+            rule_pool = [tuple(row) for row in
+                         db.session.connection().execute(_pool_select(rule, quiz.skip_flagged_questions))]
             if pools is not None:
                 pools[rule.id] = rule_pool
-        pool = [(question_id, version) for question_id, version in rule_pool if question_id not in used]
+        pool = [(question_id, version_id) for question_id, version_id in rule_pool if question_id not in used]
         if len(pool) < rule.count:
             raise AttemptError(_("Ngân hàng câu hỏi không đủ câu cho bài kiểm tra này. Vui lòng báo giảng viên."),
                                409, "not_enough_questions")
-        for question_id, version in rng.sample(pool, rule.count):
-            chosen.append((version, rule.mark))
+        for question_id, version_id in rng.sample(pool, rule.count):
+            chosen.append((version_id, rule.mark))
             used.add(question_id)
     if not chosen:
         raise AttemptError(_("Bài kiểm tra chưa có câu hỏi."), 409, "no_questions")
     if quiz.shuffle_questions:
         rng.shuffle(chosen)
-    return chosen
+    known = pools.setdefault("versions", {}) if pools is not None else {}
+    missing = [version_id for version_id, _mark in chosen if version_id not in known]
+    if missing:
+        known.update(plain_versions(missing))
+    return [(known[version_id], mark) for version_id, mark in chosen]
 
 
 def _deadline(quiz: Quiz, started: datetime) -> datetime | None:
@@ -163,21 +205,37 @@ def _deadline(quiz: Quiz, started: datetime) -> datetime | None:
     return deadline
 
 
-def draw_slots(quiz: Quiz, rng: random.Random,
-               pools: dict | None = None) -> list[tuple[int, QuestionVersion, float, dict]]:
+def draw_slots(quiz, rng: random.Random, pools: dict | None = None,
+               rules: list[DrawRule] | None = None) -> list[tuple[int, object, float, dict]]:
     """What a new attempt asks, slot by slot: (slot number, version, mark, option order with public ids).
 
-    One drawing for a start and for a sitting's preparation, so a prepared attempt is an attempt like
-    any other.
+    One drawing for a start (either path) and for a sitting's preparation, so a prepared attempt is an
+    attempt like any other.
     """
     slots = []
-    for slot_number, (version, mark) in enumerate(draw_questions(quiz, rng, pools), start=1):
+    for slot_number, (version, mark) in enumerate(draw_questions(quiz, rng, pools, rules), start=1):
         qtype = get_type(version.qtype)
         data = version_data(version)
         # Bank ids carry the authoring order (and so the key): the learner sees random ones.
         order = with_public_ids(qtype.initial_order(data if quiz.shuffle_options else _unshuffled(data), rng))
         slots.append((slot_number, version, mark, order))
     return slots
+
+
+def start_refusal(quiz, used: int, last_submitted: datetime | None, now: datetime) -> AttemptError | None:
+    """Why the quiz's own rules refuse a new attempt now (None: they allow it), for a learner who has
+    started `used` attempts and last submitted at `last_submitted`. The one home of these rules, for
+    the full path (start_or_resume) and exam day's hot path (plain_start) alike."""
+    if not is_open(quiz, now):
+        return AttemptError(_("Bài kiểm tra này hiện không mở."), 403, "closed")
+    if quiz.max_attempts and used >= quiz.max_attempts:
+        return AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
+    wait_until = _wait_until(quiz, last_submitted)
+    if wait_until is not None and now < wait_until:
+        return AttemptError(_("Bạn cần chờ đến %(time)s mới được làm lại.",
+                              time=wait_until.astimezone(timezone(timedelta(hours=7))).strftime("%H:%M %d/%m/%Y")),
+                            409, "wait")
+    return None
 
 
 def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tuple[Attempt, bool]:
@@ -200,24 +258,19 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
     in_sitting = start_in_sitting(quiz, user, now)
     if in_sitting is not None:
         return in_sitting
-    if not is_open(quiz, now):
-        raise AttemptError(_("Bài kiểm tra này hiện không mở."), 403, "closed")
     # One count decides both the limit and the new number, so two parallel starts collide on the
     # unique (quiz, user, number) key instead of both slipping under the limit.
     used = attempt_count(quiz, user)
-    if quiz.max_attempts and used >= quiz.max_attempts:
-        raise AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
-    wait_until = next_start_time(quiz, user)
-    if wait_until is not None and now < wait_until:
-        raise AttemptError(_("Bạn cần chờ đến %(time)s mới được làm lại.",
-                             time=wait_until.astimezone(timezone(timedelta(hours=7))).strftime("%H:%M %d/%m/%Y")),
-                           409, "wait")
+    refusal = start_refusal(quiz, used, last_submitted(quiz, user), now)
+    if refusal is not None:
+        raise refusal
     seed = secrets.randbits(48)
     rng = random.Random(seed)
     attempt = Attempt(quiz=quiz, user=user, number=used + 1, seed=seed, started_at=now,
                       deadline=_deadline(quiz, now))
     for slot_number, version, mark, order in draw_slots(quiz, rng):
-        attempt.slots.append(AttemptSlot(slot=slot_number, question_version=version, max_mark=mark, order=order))
+        attempt.slots.append(AttemptSlot(slot=slot_number, question_version_id=version.id, max_mark=mark,
+                                         order=order))
     savepoint = db.session.begin_nested()
     try:
         db.session.add(attempt)
@@ -230,7 +283,91 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
             raise AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
         return existing, False
     savepoint.commit()
+    # The slots hold version ids: the payload reads them with their questions in one plain query.
+    db.session.expire(attempt, ["slots"])
     return attempt, True
+
+
+# --------------------------------------------------------------------------- exam day's plain start
+def _plain_start_select():
+    """The quiz's settings and rules, and the learner's attempts so far, in one query; none when the
+    bearer token is not live (training.services.sessions.token_live_clause)."""
+    quizzes, rules, attempts = Quiz.__table__, QuizRule.__table__, Attempt.__table__
+    questions, categories = Question.__table__, QuestionCategory.__table__
+    quiz, user = sa.bindparam("quiz"), sa.bindparam("user")
+    now = sa.bindparam("now", type_=attempts.c.started_at.type)
+    mine = sa.and_(attempts.c.quiz_id == quiz, attempts.c.user_id == user)
+    used = sa.select(sa.func.count()).select_from(attempts).where(mine, attempts.c.state != "prepared")
+    last = sa.select(sa.func.max(attempts.c.submitted_at)).where(mine)
+    busy = sa.exists(sa.select(attempts.c.id).where(mine, attempts.c.state == "in_progress"))
+    return (sa.select(*(quizzes.c[name] for name in _PLAIN_QUIZ_FIELDS),
+                      used.scalar_subquery().label("used"), last.scalar_subquery().label("last_submitted"),
+                      busy.label("busy"), rules.c.id.label("rule_id"), rules.c.count, rules.c.mark,
+                      rules.c.question_id, questions.c.current_version_id, rules.c.category_id,
+                      categories.c.path.label("category_path"), rules.c.include_subcategories)
+            .select_from(quizzes).outerjoin(rules, rules.c.quiz_id == quizzes.c.id)
+            .outerjoin(questions, questions.c.id == rules.c.question_id)
+            .outerjoin(categories, categories.c.id == rules.c.category_id)
+            .where(quizzes.c.id == quiz, token_live_clause(user, now))
+            .order_by(rules.c.position, rules.c.id))
+
+
+_PLAIN_QUIZ_FIELDS = ("id", "status", "opens_at", "closes_at", "max_attempts", "attempt_delay_s", "time_limit_s",
+                      "only_in_sittings", "shuffle_questions", "shuffle_options", "skip_flagged_questions")
+_PLAIN_START = None
+
+
+@dataclass
+class PlainStart:
+    """A start the quiz's own rules allow now, with what its drawing needs (plain_start)."""
+
+    quiz: Quiz  # transient: the settings only
+    rules: list[DrawRule]
+    number: int
+
+
+def plain_start(quiz_id: int, user_id: int, token_hash: str, now: datetime) -> PlainStart | None:
+    """For exam day's hot path (quizzes.hot_path), in one query: a new attempt of a published quiz
+    that no sitting decides (the caller asked quizzes.sittings first), for a learner with no attempt
+    in progress, by the quiz's own rules (start_refusal). None in every other case, and when the
+    bearer token is not live: start_or_resume then decides, and says why in the learner's language."""
+    global _PLAIN_START
+    if _PLAIN_START is None:
+        _PLAIN_START = _plain_start_select()
+    rows = db.session.connection().execute(_PLAIN_START, {"quiz": quiz_id, "user": user_id, "now": now,
+                                             "token_hash": token_hash}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    quiz = Quiz(**{name: getattr(first, name) for name in _PLAIN_QUIZ_FIELDS})
+    if first.busy or quiz.only_in_sittings or start_refusal(quiz, first.used, first.last_submitted, now) is not None:
+        return None
+    rules = [DrawRule(row.rule_id, row.count, row.mark, row.question_id, row.current_version_id, row.category_id,
+                      row.category_path, row.include_subcategories) for row in rows if row.rule_id is not None]
+    return PlainStart(quiz, rules, first.used + 1)
+
+
+def create_drawn(start: PlainStart, user_id: int, now: datetime):
+    """Draw and store the new attempt of a plain start, in progress, with plain inserts (no ORM):
+    (attempt, slots), as plain values named like the ORM's. Raises IntegrityError when a parallel start
+    of the learner came first (the unique number, or the one attempt in progress), AttemptError when
+    the bank cannot fill the quiz. The caller commits."""
+    seed = secrets.randbits(48)
+    drawn = draw_slots(start.quiz, random.Random(seed), rules=start.rules)
+    attempts, slots = Attempt.__table__, AttemptSlot.__table__
+    deadline = _deadline(start.quiz, now)
+    connection = db.session.connection()
+    attempt_id = connection.execute(sa.insert(attempts).returning(attempts.c.id), {
+        "quiz_id": start.quiz.id, "user_id": user_id, "number": start.number, "state": "in_progress",
+        "seed": seed, "started_at": now, "deadline": deadline}).scalar_one()
+    slot_ids = connection.execute(sa.insert(slots).returning(slots.c.id, sort_by_parameter_order=True), [
+        {"attempt_id": attempt_id, "slot": slot_number, "question_version_id": version.id, "max_mark": mark,
+         "order": order} for slot_number, version, mark, order in drawn]).scalars().all()
+    attempt = SimpleNamespace(id=attempt_id, quiz_id=start.quiz.id, state="in_progress", number=start.number,
+                              started_at=now, deadline=deadline)
+    return attempt, [SimpleNamespace(id=slot_id, slot=slot_number, order=order, max_mark=mark, response=None,
+                                     saved_at=None, question_version=version)
+                     for slot_id, (slot_number, version, mark, order) in zip(slot_ids, drawn)]
 
 
 def _unshuffled(q):
@@ -320,7 +457,7 @@ def save_answer_by_id(user_id: int, attempt_id: int, slot_number: int, response,
         attempt = db.session.get(Attempt, attempt_id)
         ids = ensure_public_ids(get_slot(attempt, slot_number))
         db.session.flush()
-    snapshot = _SlotSnapshot(row.id, user_id, row.qtype, row.data or {}, ids)
+    snapshot = _SlotSnapshot(row.id, user_id, row.qtype, stored_data(row.data), ids)
     _SLOT_SNAPSHOTS[(attempt_id, slot_number)] = snapshot
     return _store_answer(snapshot, attempt_id, slot_number, response, now)
 
@@ -329,19 +466,28 @@ def _attempt_slots(attempt_id: int) -> list:
     """Every slot of an attempt with its owner, state and question (one query), keeping what an
     autosave needs of each in this process: the learner then saves the attempt's other answers
     without reading it again, in whichever server process their requests land."""
-    rows = db.session.execute(
-        sa.select(AttemptSlot.id, AttemptSlot.slot, AttemptSlot.order, Attempt.user_id, Attempt.state,
-                  Attempt.deadline, QuestionVersion.qtype, QuestionVersion.data)
-        .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
-        .where(AttemptSlot.attempt_id == attempt_id)).all()
-    if len(_SLOT_SNAPSHOTS) + len(rows) >= _SLOT_SNAPSHOTS_MAX:
-        _SLOT_SNAPSHOTS.clear()
-    for row in rows:
-        ids = (row.order or {}).get("ids")
-        if ids is not None and row.state in ("in_progress", "prepared"):
-            _SLOT_SNAPSHOTS[(attempt_id, row.slot)] = _SlotSnapshot(row.id, row.user_id, row.qtype, row.data or {}, ids)
+    slots, attempts, versions = AttemptSlot.__table__, Attempt.__table__, QuestionVersion.__table__
+    rows = db.session.connection().execute(
+        sa.select(slots.c.id, slots.c.slot, slots.c.order, attempts.c.user_id, attempts.c.state, attempts.c.deadline,
+                  versions.c.qtype, sa.cast(versions.c.data, sa.Text).label("data"))
+        .join(attempts, attempts.c.id == slots.c.attempt_id)
+        .join(versions, versions.c.id == slots.c.question_version_id)
+        .where(slots.c.attempt_id == attempt_id)).all()
+    remember_slots(attempt_id, rows[0].user_id if rows else None,
+                   [(row.id, row.slot, row.qtype, stored_data(row.data), row.order) for row in rows
+                    if row.state in ("in_progress", "prepared")])
     return rows
+
+
+def remember_slots(attempt_id: int, user_id: int, slots) -> None:
+    """Keep in this process what an autosave needs of an attempt's slots: (slot id, slot number,
+    question type, question data, order with public ids) each. Fixed once the attempt is drawn."""
+    if len(_SLOT_SNAPSHOTS) + len(slots) >= _SLOT_SNAPSHOTS_MAX:
+        _SLOT_SNAPSHOTS.clear()
+    for slot_id, slot_number, qtype, data, order in slots:
+        ids = (order or {}).get("ids")
+        if ids is not None:
+            _SLOT_SNAPSHOTS[(attempt_id, slot_number)] = _SlotSnapshot(slot_id, user_id, qtype, data or {}, ids)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """The question bank: categories as a tree, questions with versions, tags, imports and exports."""
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -82,7 +85,12 @@ def categories_tree() -> list[QuestionCategory]:
 
 
 def subtree_ids(category: QuestionCategory):
-    return sa.select(QuestionCategory.id).where(QuestionCategory.path.startswith(category.path, autoescape=True))
+    return subtree_ids_of(category.path)
+
+
+def subtree_ids_of(path: str):
+    """The ids of the category at `path` and of every category under it (a select)."""
+    return sa.select(QuestionCategory.id).where(QuestionCategory.path.startswith(path, autoescape=True))
 
 
 # --------------------------------------------------------------------------- questions
@@ -92,6 +100,49 @@ def _version_from_data(q: QuestionData) -> dict:
         "general_feedback": nfc(q.general_feedback), "default_mark": q.default_mark, "penalty": q.penalty,
         "data": q.data, "search_text": fold(f"{q.name} {q.text}")[:5000],
     }
+
+
+# What a learner's view and the question types read of a version, as plain values.
+VERSION_FIELDS = ("id", "question_id", "qtype", "name", "text", "text_format", "general_feedback", "default_mark",
+                  "penalty", "data")
+
+
+def version_columns():
+    """The columns of VERSION_FIELDS on the table, with `data` as its stored JSON text (see stored_data)."""
+    table = QuestionVersion.__table__
+    return [sa.cast(table.c.data, sa.Text).label("data") if name == "data" else table.c[name]
+            for name in VERSION_FIELDS]
+
+
+# A version's data parsed once per process, by its stored text: the same text is the same data, so
+# nothing here can go stale. Exam day reads the same twenty questions for thousands of attempts.
+_PARSED: dict[str, dict] = {}
+_PARSED_MAX = 20_000
+
+
+def stored_data(text: str | None) -> dict:
+    """A version's data from its stored JSON text; shared, so never changed by its reader."""
+    if text is None:
+        return {}
+    found = _PARSED.get(text)
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        found = _PARSED[text] = json.loads(text)
+    return found
+
+
+def plain_version(row) -> SimpleNamespace:
+    """A row of version_columns() as plain values named like QuestionVersion's attributes."""
+    return SimpleNamespace(**{name: stored_data(row.data) if name == "data" else getattr(row, name)
+                              for name in VERSION_FIELDS})
+
+
+def plain_versions(ids) -> dict[int, SimpleNamespace]:
+    """Versions by id, read in one plain query (no ORM)."""
+    rows = db.session.connection().execute(sa.select(*version_columns())
+                                           .where(QuestionVersion.__table__.c.id.in_(list(ids))))
+    return {row.id: plain_version(row) for row in rows}
 
 
 def version_data(version: QuestionVersion, tags: list[str] | None = None, idnumber: str = "") -> QuestionData:

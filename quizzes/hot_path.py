@@ -14,8 +14,12 @@ per request (bench/exam_day.py). The before_request function here answers the co
   attempt in the quiz's only running sitting and decides by the sitting's own rules
   (quizzes.sittings.prepared_start); then the same guarded UPDATE as start_in_sitting, and the attempt's
   questions read in one plain query.
+- **A start that no sitting decides** (the same URL): one query reads the quiz's settings and rules
+  and the learner's attempts, decided by the quiz's own rules (quizzes.attempts.plain_start and
+  start_refusal, shared with start_or_resume); the questions are drawn as every start draws them
+  (draw_slots) and stored with two plain inserts.
 
-Both statements also check the bearer token (live, user active, no password change owed: the rule of
+The statements also check the bearer token (live, user active, no password change owed: the rule of
 training.services.sessions, as SQL). Anything else, and any refusal by a statement, falls through to
 the full path, which authenticates, decides and answers with its message in the user's language;
 nothing was written, so nothing is done twice. Responses carry the same headers as every other (the
@@ -31,9 +35,10 @@ from flask import current_app, g, jsonify, request
 from limits import parse
 from sqlalchemy.exc import IntegrityError
 
-from quizzes.attempts import AttemptError, checked_response, slot_snapshot, store_checked
+from quizzes.attempts import (AttemptError, checked_response, create_drawn, plain_start, remember_slots,
+                             slot_snapshot, store_checked)
 from quizzes.presenting import payload_of, plain_slots
-from quizzes.sittings import prepared_start, start_prepared
+from quizzes.sittings import NO_SITTING, prepared_start, start_prepared
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
@@ -89,7 +94,7 @@ def hot_path():
     if request.endpoint == SAVE_ENDPOINT and request.method == "PUT":
         return autosave()
     if request.endpoint == START_ENDPOINT and request.method == "POST":
-        return start_in_sitting()
+        return start()
     return None
 
 
@@ -121,35 +126,72 @@ def autosave():
     return jsonify({"slot": slot_number, "saved_at": now.isoformat()})
 
 
-def start_in_sitting():
-    """Start the learner's prepared attempt of a sitting (201 with the attempt) when the hot path
-    applies, else None. The rules are the sitting's own (quizzes.sittings.prepared_start); the start
-    is the same guarded UPDATE as start_in_sitting's, authenticating the token as it writes."""
+def start():
+    """Start the learner's attempt (201 with the attempt) when the hot path applies, else None: a
+    prepared attempt in the sitting that decides, or else a new attempt drawn by the quiz's rules."""
     known = _token_owner()
     if known is None:
         return None
     token_hash, user_id = known
     quiz_id = request.view_args["quiz_id"]
     now = datetime.now(timezone.utc)
-    start = prepared_start(quiz_id, user_id, now)
+    seat = prepared_start(quiz_id, user_id, now)
+    if seat is NO_SITTING:
+        return start_drawn(quiz_id, user_id, token_hash, now)
+    if seat is None:
+        return None
+    return start_in_sitting(seat, quiz_id, user_id, token_hash, now)
+
+
+def start_in_sitting(seat, quiz_id: int, user_id: int, token_hash: str, now: datetime):
+    """Start the learner's prepared attempt of a sitting. The rules are the sitting's own
+    (quizzes.sittings.prepared_start); the start is the same guarded UPDATE as start_in_sitting's,
+    authenticating the token as it writes."""
+    refused = start_rate_refusal(user_id)
+    if refused is not None:
+        db.session.rollback()
+        return refused
+    try:
+        started = start_prepared(seat.attempt_id, user_id, seat.number, now, seat.deadline, token_hash)
+    except IntegrityError:  # another attempt of the learner is in progress: the full path resumes it
+        started = False
+    slots = plain_slots(seat.attempt_id) if started else None
+    if slots is None:
+        db.session.rollback()
+        return None
+    attempt = SimpleNamespace(id=seat.attempt_id, quiz_id=quiz_id, state="in_progress", number=seat.number,
+                              started_at=now, deadline=seat.deadline)
+    payload = payload_of(attempt, slots)
+    db.session.commit()
+    _remember(attempt.id, user_id, slots)
+    return jsonify(payload), 201
+
+
+def _remember(attempt_id: int, user_id: int, slots) -> None:
+    """This process keeps what the learner's autosaves need, as a first save would read it."""
+    remember_slots(attempt_id, user_id, [(slot.id, slot.slot, slot.question_version.qtype,
+                                          slot.question_version.data, slot.order) for slot in slots])
+
+
+def start_drawn(quiz_id: int, user_id: int, token_hash: str, now: datetime):
+    """Start a new attempt that no sitting decides: the quiz's own rules (quizzes.attempts.plain_start,
+    which also checks the token), the same drawing as every start, and plain inserts."""
+    start = plain_start(quiz_id, user_id, token_hash, now)
     if start is None:
+        db.session.rollback()
         return None
     refused = start_rate_refusal(user_id)
     if refused is not None:
         db.session.rollback()
         return refused
     try:
-        started = start_prepared(start.attempt_id, user_id, start.number, now, start.deadline, token_hash)
-    except IntegrityError:  # another attempt of the learner is in progress: the full path resumes it
-        started = False
-    slots = plain_slots(start.attempt_id) if started else None
-    if slots is None:
+        attempt, slots = create_drawn(start, user_id, now)
+    except (IntegrityError, AttemptError):  # a parallel start came first, or the bank is short: the full path says
         db.session.rollback()
         return None
-    attempt = SimpleNamespace(id=start.attempt_id, quiz_id=quiz_id, state="in_progress", number=start.number,
-                              started_at=now, deadline=start.deadline)
     payload = payload_of(attempt, slots)
     db.session.commit()
+    _remember(attempt.id, user_id, slots)
     return jsonify(payload), 201
 
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from quizzes.bank import version_data
+from quizzes.bank import plain_version, version_columns, version_data
 from quizzes.models import Attempt, AttemptSlot, QuestionVersion
 from quizzes.opaque import bank_ids, ensure_public_ids, public_view, to_public
 from quizzes.qtypes import QuestionType, get_type
@@ -91,27 +91,23 @@ def payload_of(attempt, slots) -> dict:
     }
 
 
-_VERSION_FIELDS = ("id", "qtype", "name", "text", "text_format", "general_feedback", "default_mark", "penalty",
-                   "data")
-
-
 def plain_slots(attempt_id: int) -> list[SimpleNamespace] | None:
-    """An attempt's slots with their question versions as plain values, read in one query, shaped
-    like the ORM objects for slot_view and public_response; None when a slot still lacks its public
-    ids (an attempt from before opaque ids: the ORM path draws and keeps them)."""
-    rows = db.session.execute(
-        sa.select(AttemptSlot.slot, AttemptSlot.order, AttemptSlot.max_mark, AttemptSlot.response,
-                  AttemptSlot.saved_at, *(getattr(QuestionVersion, name) for name in _VERSION_FIELDS))
-        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.question_version_id)
-        .where(AttemptSlot.attempt_id == attempt_id).order_by(AttemptSlot.slot)).all()
+    """An attempt's slots with their question versions as plain values, read in one plain query (no
+    ORM), shaped like the ORM objects for slot_view and public_response; None when a slot still lacks
+    its public ids (an attempt from before opaque ids: the ORM path draws and keeps them)."""
+    slots_table, versions = AttemptSlot.__table__, QuestionVersion.__table__
+    rows = db.session.connection().execute(
+        sa.select(slots_table.c.id.label("slot_id"), slots_table.c.slot, slots_table.c.order, slots_table.c.max_mark,
+                  slots_table.c.response, slots_table.c.saved_at, *version_columns())
+        .join(versions, versions.c.id == slots_table.c.question_version_id)
+        .where(slots_table.c.attempt_id == attempt_id).order_by(slots_table.c.slot)).all()
     slots = []
     for row in rows:
         order = row.order or {}
         if "ids" not in order or any(bank_id not in order["ids"] for bank_id in bank_ids(order)):
             return None
-        version = SimpleNamespace(**{name: getattr(row, name) for name in _VERSION_FIELDS})
-        slots.append(SimpleNamespace(slot=row.slot, order=order, max_mark=row.max_mark, response=row.response,
-                                     saved_at=row.saved_at, question_version=version))
+        slots.append(SimpleNamespace(id=row.slot_id, slot=row.slot, order=order, max_mark=row.max_mark,
+                                     response=row.response, saved_at=row.saved_at, question_version=plain_version(row)))
     return slots
 
 

@@ -647,17 +647,22 @@ class PreparedStart:
 
     attempt_id: int
     number: int
-    deadline: datetime
+    deadline: datetime | None
+
+
+NO_SITTING = PreparedStart(0, 0, None)  # no sitting may expect the learner: the quiz's own rules decide
 
 
 def prepared_start(quiz_id: int, user_id: int, now: datetime) -> PreparedStart | None:
     """For the exam-day hot path (quizzes.hot_path), in one query: the learner's start of `quiz_id` now
     when the sitting that decides it (seat_for's: the earliest not ended of those that may expect them)
     lists the learner with an attempt prepared, is in its join window, the quiz is open and an attempt
-    is left. None in every other case: start_or_resume then decides, and says why in the learner's
-    language."""
-    row = db.session.execute(_PREPARED_SEAT, {"quiz": quiz_id, "user": user_id, "now": now}).first()
-    if row is None or row.attempt_id is None or row.state != "prepared":
+    is left. NO_SITTING when no sitting may expect the learner. None in every other case:
+    start_or_resume then decides, and says why in the learner's language."""
+    row = db.session.connection().execute(_PREPARED_SEAT, {"quiz": quiz_id, "user": user_id, "now": now}).first()
+    if row is None:
+        return NO_SITTING
+    if row.attempt_id is None or row.state != "prepared":
         return None
     sitting = Sitting(id=row.id, starts_at=row.starts_at, join_window_s=row.join_window_s,
                       time_limit_s=row.time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)

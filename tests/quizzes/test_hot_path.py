@@ -207,3 +207,131 @@ def test_the_start_rate_counts_on_one_counter_for_both_paths(app, ward, quiz, si
     codes = [client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code for _ in range(31)]
     assert codes[0] == 201 and set(codes[1:30]) == {200} and codes[30] == 429
     assert user("an@example.vn") is not None
+
+
+# --------------------------------------------------------------------------- a start no sitting decides
+def test_a_plain_start_by_token_is_the_hot_paths_and_matches_the_full_path(app, ward, monkeypatch):  # noqa: F811
+    quiz = make_quiz(questions=6, draw=4, time_limit_s=1800)
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    views_must_not_run(monkeypatch)
+    before = now()
+    response = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["state"] == "in_progress" and payload["number"] == 1 and len(payload["questions"]) == 4
+    assert abs((datetime.fromisoformat(payload["deadline"]) - (before + timedelta(minutes=30))).total_seconds()) < 5
+    assert len({q["text"] for q in payload["questions"]}) == 4  # no question twice
+    for question in payload["questions"]:
+        assert not any(option["id"].startswith("o") and option["id"][1:].isdigit() for option in question["options"])
+    attempt = db.session.get(Attempt, payload["attempt_id"])
+    assert attempt.state == "in_progress" and attempt.user.email == "an@example.vn" and len(attempt.slots) == 4
+    # This process kept what the autosave needs: the first saves are the hot path's too.
+    answers = right_answers(payload)
+    for slot, option in answers.items():
+        assert client.put(f"/api/v1/attempts/{attempt.id}/answers/{slot}", headers=headers,
+                          json={"response": option}).status_code == 200
+    monkeypatch.undo()
+    again = client.get(f"/api/v1/attempts/{attempt.id}", headers=headers).get_json()
+    assert again["questions"] == payload["questions"]
+    assert again["answers"] == {str(slot): option for slot, option in answers.items()}
+    assert client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code == 200  # resumes
+    assert client.post(f"/api/v1/attempts/{attempt.id}/submit", headers=headers).get_json()["passed"] is True
+
+
+def test_a_plain_start_draws_fixed_questions_and_rules_like_the_full_path(app, ward, monkeypatch):  # noqa: F811
+    from quizzes.bank import create_question, ensure_category
+    from quizzes.models import QuizRule
+
+    from tests.quizzes.helpers import single
+
+    quiz = make_quiz(questions=5, draw=3, shuffle_questions=False)
+    fixed = create_question(ensure_category(["Công chức số", "Cố định"]), single(99))
+    quiz.rules.insert(0, QuizRule(position=0, question=fixed, count=1, mark=2.0))
+    db.session.commit()
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    views_must_not_run(monkeypatch)
+    payload = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+    assert [q["mark"] for q in payload["questions"]] == [2.0, 1.0, 1.0, 1.0]  # the rules' order, unshuffled
+    first = db.session.scalar(sa.select(AttemptSlot).where(AttemptSlot.attempt_id == payload["attempt_id"],
+                                                           AttemptSlot.slot == 1))
+    assert first.question_version_id == fixed.current_version_id
+
+
+@pytest.mark.parametrize("setting, code", [
+    ({"closes_at": "past"}, "closed"),
+    ({"status": "draft"}, None),
+    ({"max_attempts": 1}, "no_attempts_left"),
+    ({"attempt_delay_s": 3600}, "wait"),
+    ({"only_in_sittings": True}, "sitting_only"),
+    ({"draw": 9}, "not_enough_questions"),
+])
+def test_the_plain_start_leaves_every_refusal_to_the_full_path(app, ward, setting, code):  # noqa: F811
+    quiz = make_quiz(questions=6, draw=setting.get("draw", 4), max_attempts=setting.get("max_attempts", 3),
+                     attempt_delay_s=setting.get("attempt_delay_s", 0))
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    if setting.get("max_attempts") or setting.get("attempt_delay_s"):
+        first = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+        client.post(f"/api/v1/attempts/{first['attempt_id']}/submit", headers=headers)
+    if setting.get("closes_at"):
+        db.session.execute(sa.update(type(quiz)).values(closes_at=now() - timedelta(minutes=1)))
+    if setting.get("status"):
+        db.session.execute(sa.update(type(quiz)).values(status="draft"))
+    if setting.get("only_in_sittings"):
+        db.session.execute(sa.update(type(quiz)).values(only_in_sittings=True))
+    db.session.commit()
+    attempts_before = db.session.scalar(sa.select(sa.func.count()).select_from(Attempt))
+    refused = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert refused.status_code in (403, 404, 409), refused.get_data(as_text=True)
+    if code is not None:
+        assert refused.get_json()["error"]["code"] == code
+    assert refused.get_json()["error"]["message"]  # said to the learner, in Vietnamese
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == attempts_before
+
+
+def test_a_revoked_token_starts_no_plain_attempt(app, ward):  # noqa: F811
+    quiz = make_quiz(questions=6, draw=4)
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    client.get("/api/v1/quizzes", headers=headers)  # the process knows the token
+    db.session.execute(sa.update(ApiToken).values(revoked_at=now()))
+    db.session.commit()
+    refused = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert refused.status_code == 401
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt).where(Attempt.quiz_id == quiz.id)) == 0
+
+
+on_postgresql = pytest.mark.skipif(not __import__("os").environ.get("TEST_DATABASE_URL"),
+                                   reason="parallel requests are tested on PostgreSQL")
+
+
+@on_postgresql
+@pytest.mark.parametrize("max_attempts", [1, 3])
+def test_parallel_plain_starts_by_token_make_one_attempt(app, ward, max_attempts):  # noqa: F811
+    import threading
+
+    quiz_id = make_quiz(questions=6, draw=4, max_attempts=max_attempts).id
+    headers, _token = bearer(app.test_client(), "an@example.vn")
+    db.session.remove()
+    barrier, codes = threading.Barrier(6), []
+
+    def run():
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            codes.append(client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(codes) == 6 and codes.count(201) == 1 and set(codes) <= {200, 201}, codes
+    states = db.session.scalars(sa.select(Attempt.state).where(Attempt.quiz_id == quiz_id)).all()
+    assert states == ["in_progress"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptSlot)
+                             .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
+                             .where(Attempt.quiz_id == quiz_id)) == 4
