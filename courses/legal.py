@@ -276,7 +276,7 @@ def _question_checked(question_id):
 def question_flagged(question_id, today: date | None = None):
     """SQL condition: the question (a column, e.g. quizzes' Question.id, or a value) is flagged. The quiz
     draw uses it inside its one pool query."""
-    today = today or today_in_vietnam()
+    today = today_in_vietnam() if today is None else today  # a date, or a bound parameter
     return _cited_text_changed(QuestionCitation, QuestionCitation.question_id == question_id,
                                _question_checked(question_id), today)
 

@@ -137,21 +137,39 @@ def rules_of(quiz: Quiz) -> list[DrawRule]:
                      rule.include_subcategories) for rule in quiz.rules]
 
 
-def _pool_select(rule: DrawRule, skip_flagged: bool):
-    """A rule's pool: (question id, current version id) of the visible graded questions, in one query."""
-    stmt = sa.select(Question.id, Question.current_version_id).join(
-        QuestionVersion, Question.current_version_id == QuestionVersion.id).where(
-        Question.hidden.is_(False), QuestionVersion.qtype.in_(GRADED_TYPES)).order_by(Question.id)
-    if rule.include_subcategories:
-        stmt = stmt.where(Question.category_id.in_(subtree_ids_of(rule.category_path)))
-    else:
-        stmt = stmt.where(Question.category_id == rule.category_id)
-    if skip_flagged:
-        from courses.legal import question_flagged
+def _pool_select(subtree: bool, skip_flagged: bool):
+    """A rule's pool: (question id, current version id) of the visible graded questions, in one query
+    with parameters `category` (or `path`, its subtree) and `today`. Built once per kind."""
+    key = (subtree, skip_flagged)
+    if key not in _POOL_SELECTS:
+        questions, versions = Question.__table__, QuestionVersion.__table__
+        stmt = sa.select(questions.c.id, questions.c.current_version_id).join(
+            versions, questions.c.current_version_id == versions.c.id).where(
+            questions.c.hidden.is_(False), versions.c.qtype.in_(GRADED_TYPES)).order_by(questions.c.id)
+        if subtree:
+            stmt = stmt.where(questions.c.category_id.in_(subtree_ids_of(sa.bindparam("path"))))
+        else:
+            stmt = stmt.where(questions.c.category_id == sa.bindparam("category"))
+        if skip_flagged:
+            from courses.legal import question_flagged
 
-        # A question citing a text that changed since it was last checked stays out, in the same query.
-        stmt = stmt.where(~question_flagged(Question.id))
-    return stmt
+            # A question citing a text that changed since it was last checked stays out, in the same query.
+            stmt = stmt.where(~question_flagged(questions.c.id, sa.bindparam("today", type_=sa.Date)))
+        _POOL_SELECTS[key] = stmt
+    return _POOL_SELECTS[key]
+
+
+_POOL_SELECTS: dict[tuple[bool, bool], object] = {}
+
+
+def _pool(rule: DrawRule, skip_flagged: bool) -> list[tuple[int, int]]:
+    from courses.legal import today_in_vietnam
+
+    params = {"path": rule.category_path, "category": rule.category_id}
+    if skip_flagged:
+        params["today"] = today_in_vietnam()
+    return [tuple(row) for row in db.session.connection().execute(
+        _pool_select(rule.include_subcategories, skip_flagged), params)]
 
 
 def draw_questions(quiz, rng: random.Random, pools: dict | None = None,
@@ -176,8 +194,7 @@ def draw_questions(quiz, rng: random.Random, pools: dict | None = None,
             continue
         rule_pool = pools.get(rule.id) if pools is not None else None
         if rule_pool is None:
-            rule_pool = [tuple(row) for row in
-                         db.session.connection().execute(_pool_select(rule, quiz.skip_flagged_questions))]
+            rule_pool = _pool(rule, quiz.skip_flagged_questions)
             if pools is not None:
                 pools[rule.id] = rule_pool
         pool = [(question_id, version_id) for question_id, version_id in rule_pool if question_id not in used]

@@ -88,9 +88,11 @@ def subtree_ids(category: QuestionCategory):
     return subtree_ids_of(category.path)
 
 
-def subtree_ids_of(path: str):
-    """The ids of the category at `path` and of every category under it (a select)."""
-    return sa.select(QuestionCategory.id).where(QuestionCategory.path.startswith(path, autoescape=True))
+def subtree_ids_of(path):
+    """The ids of the category at `path` (a string, or a bound parameter) and of every category under
+    it (a select). A path is its ancestors' ids ("/1/4/"): a prefix match, with no LIKE wildcards."""
+    table = QuestionCategory.__table__
+    return sa.select(table.c.id).where(sa.func.substr(table.c.path, 1, sa.func.length(path)) == path)
 
 
 # --------------------------------------------------------------------------- questions

@@ -18,10 +18,13 @@ class UnknownId(ValueError):
     """A learner sent an id that this slot never showed."""
 
 
-def _new_id(taken: set[str]) -> str:
+def _new_id(taken: set[str], random_bytes: bytes | None = None) -> str:
     # The alphabet has exactly 32 letters: each random byte's low 5 bits pick one, uniformly.
     while True:
-        candidate = "".join(ALPHABET[byte & 31] for byte in secrets.token_bytes(ID_LENGTH))
+        if random_bytes is None or len(random_bytes) < ID_LENGTH:
+            random_bytes = secrets.token_bytes(ID_LENGTH)
+        candidate = "".join(ALPHABET[byte & 31] for byte in random_bytes[:ID_LENGTH])
+        random_bytes = None
         if candidate not in taken:
             taken.add(candidate)
             return candidate
@@ -37,9 +40,11 @@ def with_public_ids(order: dict) -> dict:
     order = dict(order or {})
     known = dict(order.get("ids") or {})
     taken = set(known.values())
-    for bank_id in bank_ids(order):
+    wanted = [bank_id for bank_id in bank_ids(order) if bank_id not in known]
+    randomness = secrets.token_bytes(ID_LENGTH * len(wanted))  # one draw from the system for them all
+    for n, bank_id in enumerate(wanted):
         if bank_id not in known:
-            known[bank_id] = _new_id(taken)
+            known[bank_id] = _new_id(taken, randomness[n * ID_LENGTH:(n + 1) * ID_LENGTH])
     order["ids"] = known
     return order
 
