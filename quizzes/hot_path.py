@@ -37,8 +37,8 @@ from sqlalchemy.exc import IntegrityError
 
 from quizzes.attempts import (AttemptError, checked_response, create_drawn, plain_start, remember_slots,
                              slot_snapshot, store_checked)
-from quizzes.presenting import payload_of, plain_slots
-from quizzes.sittings import NO_SITTING, prepared_start, start_prepared
+from quizzes.presenting import payload_of, plain_slots, prepared_body
+from quizzes.sittings import NO_SITTING, prepared_start, start_prepared_view
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
@@ -152,15 +152,23 @@ def start_in_sitting(seat, quiz_id: int, user_id: int, token_hash: str, now: dat
         db.session.rollback()
         return refused
     try:
-        started = start_prepared(seat.attempt_id, user_id, seat.number, now, seat.deadline, token_hash)
+        started, questions = start_prepared_view(seat.attempt_id, user_id, seat.number, now, seat.deadline,
+                                                 token_hash)
     except IntegrityError:  # another attempt of the learner is in progress: the full path resumes it
-        started = False
-    slots = plain_slots(seat.attempt_id) if started else None
-    if slots is None:
+        started, questions = False, None
+    if not started:
         db.session.rollback()
         return None
     attempt = SimpleNamespace(id=seat.attempt_id, quiz_id=quiz_id, state="in_progress", number=seat.number,
                               started_at=now, deadline=seat.deadline)
+    if questions is not None:  # rendered at preparation: nothing else to read
+        body = prepared_body(attempt, questions)
+        db.session.commit()
+        return current_app.response_class(body, 201, mimetype="application/json")
+    slots = plain_slots(seat.attempt_id)
+    if slots is None:
+        db.session.rollback()
+        return None
     payload = payload_of(attempt, slots)
     db.session.commit()
     _remember(attempt.id, user_id, slots)

@@ -179,6 +179,9 @@ class Attempt(db.Model):
     max_score: Mapped[float | None] = mapped_column(sa.Float)
     percent: Mapped[float | None] = mapped_column(sa.Float)
     passed: Mapped[bool | None] = mapped_column()
+    # A sitting's prepared attempt: the learner's view of its questions (JSON), rendered with the
+    # drawing, so that the start is a state change (quizzes.hot_path). Never read by the ORM.
+    prepared_view: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
 
     quiz: Mapped[Quiz] = relationship()
     user: Mapped[User] = relationship()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -89,6 +90,26 @@ def payload_of(attempt, slots) -> dict:
         "answers": {str(slot.slot): public_response(slot) for slot in slots if slot.response is not None},
         "saved_at": {str(slot.slot): slot.saved_at.isoformat() for slot in slots if slot.saved_at},
     }
+
+
+def questions_json(slots) -> str:
+    """payload_of's "questions" as JSON text: a sitting's prepared attempt keeps it from its drawing
+    (Attempt.prepared_view), so that its start sends it without reading or rendering the slots."""
+    return json.dumps([slot_view(slot) for slot in slots], ensure_ascii=False, separators=(",", ":"))
+
+
+def drafted_slots(drawn) -> list[SimpleNamespace]:
+    """The slots of a drawing (attempts.draw_slots) before they are stored, shaped for slot_view."""
+    return [SimpleNamespace(slot=number, order=order, max_mark=mark, response=None, saved_at=None,
+                            question_version=version) for number, version, mark, order in drawn]
+
+
+def prepared_body(attempt, questions: str) -> str:
+    """The start's JSON body for an attempt whose questions were rendered ahead (questions_json): the
+    same fields as payload_of, with no answers yet."""
+    head = payload_of(attempt, [])
+    del head["questions"]
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"questions":' + questions + "}"
 
 
 def plain_slots(attempt_id: int) -> list[SimpleNamespace] | None:

@@ -43,6 +43,7 @@ from sqlalchemy.orm import joinedload
 from quizzes.attempts import (AttemptError, attempt_count, draw_questions, draw_slots, in_progress_attempt,
                               is_open, now_utc)
 from quizzes.models import Attempt, AttemptSlot, Quiz, Sitting, SittingMember
+from quizzes.presenting import drafted_slots, questions_json
 from training.extensions import db
 from training.models import OrgUnit, Position, User
 from training.models.types import UTCDateTime
@@ -347,10 +348,12 @@ def _prepare(sitting: Sitting, rows: list[tuple[int, int]], pools: dict | None, 
         seed = secrets.randbits(48)
         drafts.append((member_id, user_id, seed, draw_slots(quiz, random.Random(seed), pools)))
     attempts = Attempt.__table__
+    # The learner's view of the questions is rendered now too: the start then only changes the state.
     created = {user_id: attempt_id for attempt_id, user_id in db.session.execute(
         _insert_or_skip(attempts).returning(attempts.c.id, attempts.c.user_id),
         [{"quiz_id": quiz.id, "user_id": user_id, "number": -sitting.id, "state": "prepared", "seed": seed,
-          "started_at": now, "deadline": None} for _member_id, user_id, seed, _slots in drafts])}
+          "started_at": now, "deadline": None, "prepared_view": questions_json(drafted_slots(slots))}
+         for _member_id, user_id, seed, slots in drafts])}
     if not created:
         return created
     db.session.execute(sa.insert(AttemptSlot.__table__), [
@@ -615,6 +618,19 @@ def start_prepared(attempt_id: int, user_id: int, number: int, now: datetime, de
     if token_hash is not None:
         params["token_hash"] = token_hash
     return db.session.connection().execute(_START_UPDATES[token_hash is not None], params).rowcount == 1
+
+
+_START_WITH_VIEW = _START_UPDATES[True].returning(Attempt.__table__.c.prepared_view)
+
+
+def start_prepared_view(attempt_id: int, user_id: int, number: int, now: datetime, deadline: datetime,
+                        token_hash: str) -> tuple[bool, str | None]:
+    """start_prepared for the hot path (the token checked in the statement), also returning the
+    questions rendered at preparation (None for an attempt prepared without them)."""
+    row = db.session.connection().execute(_START_WITH_VIEW, {
+        "attempt": attempt_id, "owner": user_id, "new_number": number, "now": now, "new_deadline": deadline,
+        "token_hash": token_hash}).first()
+    return (row is not None, row[0] if row is not None else None)
 
 
 def _prepared_seat_select():

@@ -335,3 +335,40 @@ def test_parallel_plain_starts_by_token_make_one_attempt(app, ward, max_attempts
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptSlot)
                              .join(Attempt, Attempt.id == AttemptSlot.attempt_id)
                              .where(Attempt.quiz_id == quiz_id)) == 4
+
+
+# --------------------------------------------------------------------------- questions rendered ahead
+@pytest.mark.parametrize("rendered_ahead", [True, False])
+def test_a_prepared_start_sends_the_questions_rendered_at_preparation(app, ward, quiz, sitting, runner,  # noqa: F811
+                                                                      monkeypatch, rendered_ahead):
+    import quizzes.hot_path
+
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    move(sitting.id, now() - timedelta(seconds=5))
+    prepared_id = prepared_attempt(sitting.id, "an@example.vn").id
+    view = db.session.scalar(sa.select(Attempt.prepared_view).where(Attempt.id == prepared_id))
+    assert view and len(__import__("json").loads(view)) == 4
+    if rendered_ahead:
+        def must_not_read(*args):
+            raise AssertionError("the slots were read although their view was rendered at preparation")
+
+        monkeypatch.setattr(quizzes.hot_path, "plain_slots", must_not_read)
+    else:  # an attempt prepared by the previous release: its slots are read as before
+        db.session.execute(sa.update(Attempt).where(Attempt.id == prepared_id).values(prepared_view=None))
+        db.session.commit()
+    client = app.test_client()
+    headers, _token = bearer(client, "an@example.vn")
+    views_must_not_run(monkeypatch)
+    response = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert response.status_code == 201 and response.mimetype == "application/json", response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["attempt_id"] == prepared_id and payload["state"] == "in_progress" and payload["number"] == 1
+    assert payload["answers"] == {} and payload["saved_at"] == {} and len(payload["questions"]) == 4
+    assert response.headers["Cache-Control"] == "no-store"
+    monkeypatch.undo()
+    again = client.get(f"/api/v1/attempts/{prepared_id}", headers=headers).get_json()
+    assert {key: value for key, value in again.items()} == payload
+    for slot, option in right_answers(payload).items():
+        assert client.put(f"/api/v1/attempts/{prepared_id}/answers/{slot}", headers=headers,
+                          json={"response": option}).status_code == 200
+    assert client.post(f"/api/v1/attempts/{prepared_id}/submit", headers=headers).get_json()["passed"] is True
