@@ -36,7 +36,10 @@ def _sample_args(rule, user):
     values = {
         "unit_id": lambda: db.session.scalar(sa.select(OrgUnit.id)),
         "position_id": lambda: db.session.scalar(sa.select(Position.id)),
-        "user_id": lambda: db.session.scalar(sa.select(User.id)),
+        # Someone other than the walker, always the same one: an unordered pick could land on the walker
+        # on PostgreSQL, and an admin route (deactivate, sign out everywhere) would end the walk's session.
+        "user_id": lambda: db.session.scalar(sa.select(User.id).where(User.id != (user.id if user else -1))
+                                             .order_by(User.id)),
         "competency_id": lambda: db.session.scalar(sa.select(Competency.id)),
         "course_id": lambda: db.session.scalar(sa.select(Course.id)),
         "lesson_id": lambda: db.session.scalar(sa.select(Lesson.id).order_by(Lesson.position)),
