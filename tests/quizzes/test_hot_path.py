@@ -186,16 +186,20 @@ def test_the_hot_path_leaves_the_sittings_refusals_to_the_full_path(app, ward, q
     assert prepared_attempt(sitting.id, "an@example.vn").state == "prepared"
 
 
-def test_a_revoked_token_starts_nothing(app, ward, quiz, sitting, runner):  # noqa: F811
-    runner.invoke(args=["quizzes", "prepare-sittings"])
-    move(sitting.id, now() - timedelta(seconds=5))
+def start_with_a_revoked_token(app, quiz_id):
+    """an's start of the quiz after the process has seen an's token and the token was revoked."""
     client = app.test_client()
     headers, _token = bearer(client, "an@example.vn")
     client.get("/api/v1/quizzes", headers=headers)  # the process knows the token
     db.session.execute(sa.update(ApiToken).values(revoked_at=now()))
     db.session.commit()
-    refused = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
-    assert refused.status_code == 401
+    return client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+
+
+def test_a_revoked_token_starts_nothing(app, ward, quiz, sitting, runner):  # noqa: F811
+    runner.invoke(args=["quizzes", "prepare-sittings"])
+    move(sitting.id, now() - timedelta(seconds=5))
+    assert start_with_a_revoked_token(app, quiz.id).status_code == 401
     assert prepared_attempt(sitting.id, "an@example.vn").state == "prepared"
 
 
@@ -293,13 +297,7 @@ def test_the_plain_start_leaves_every_refusal_to_the_full_path(app, ward, settin
 
 def test_a_revoked_token_starts_no_plain_attempt(app, ward):  # noqa: F811
     quiz = make_quiz(questions=6, draw=4)
-    client = app.test_client()
-    headers, _token = bearer(client, "an@example.vn")
-    client.get("/api/v1/quizzes", headers=headers)  # the process knows the token
-    db.session.execute(sa.update(ApiToken).values(revoked_at=now()))
-    db.session.commit()
-    refused = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
-    assert refused.status_code == 401
+    assert start_with_a_revoked_token(app, quiz.id).status_code == 401
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt).where(Attempt.quiz_id == quiz.id)) == 0
 
 
