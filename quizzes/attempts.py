@@ -9,7 +9,7 @@ import calendar
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from quizzes.bank import GRADED_TYPES, plain_versions, stored_data, subtree_ids_of, version_data
+from quizzes.bank_revision import revision_column
 from quizzes.models import Attempt, AttemptSlot, Question, QuestionCategory, QuestionVersion, Quiz, QuizRule
 from quizzes.opaque import UnknownId, ensure_public_ids, to_bank, with_public_ids
 from quizzes.qdata import QuestionData
@@ -162,24 +163,44 @@ def _pool_select(subtree: bool, skip_flagged: bool):
 _POOL_SELECTS: dict[tuple[bool, bool], object] = {}
 
 
-def _pool(rule: DrawRule, skip_flagged: bool) -> list[tuple[int, int]]:
+def _pool(rule: DrawRule, skip_flagged: bool, today: date | None = None) -> list[tuple[int, int]]:
     from courses.legal import today_in_vietnam
 
     params = {"path": rule.category_path, "category": rule.category_id}
     if skip_flagged:
-        params["today"] = today_in_vietnam()
+        params["today"] = today or today_in_vietnam()
     return [tuple(row) for row in db.session.connection().execute(
         _pool_select(rule.include_subcategories, skip_flagged), params)]
 
 
+# What this process keeps of the bank for plain starts, for one bank revision and one day in Vietnam
+# (quizzes.bank_revision): the pools and the versions read, as draw_questions keeps them in `pools`.
+_BANK_CACHE: tuple[tuple, dict] | None = None
+
+
+def bank_cache(revision: int | None, today: date) -> dict | None:
+    """The pools and versions kept for the bank at `revision` on `today`, to pass to draw_questions as
+    `pools`; a new, empty one once either moves on. None without a revision (nothing is kept). Its
+    size is bounded by the bank: at most one pool per category and one entry per current version."""
+    global _BANK_CACHE
+    if revision is None:
+        return None
+    key = (revision, today)
+    cached = _BANK_CACHE
+    if cached is None or cached[0] != key:
+        cached = _BANK_CACHE = (key, {})
+    return cached[1]
+
+
 def draw_questions(quiz, rng: random.Random, pools: dict | None = None,
-                   rules: list[DrawRule] | None = None) -> list[tuple[object, float]]:
+                   rules: list[DrawRule] | None = None, today: date | None = None) -> list[tuple[object, float]]:
     """The (version, mark) pairs an attempt asks, following the quiz rules; each version as plain
     values (quizzes.bank.plain_versions). `quiz` is a Quiz or the same settings (shuffle_questions,
     skip_flagged_questions); `rules` defaults to the quiz's own.
 
-    `pools`, when given, keeps each rule's pool and the versions read between calls: a sitting's
-    preparation draws thousands of attempts from one query per rule.
+    `pools`, when given, keeps each pool and the versions read between calls: a sitting's preparation
+    draws thousands of attempts from one query per rule, and exam day's plain starts draw from what
+    their process keeps for the bank's revision (bank_cache). `today` defaults to today in Vietnam.
     """
     rules = rules_of(quiz) if rules is None else rules
     chosen: list[tuple[int, float]] = []
@@ -192,11 +213,14 @@ def draw_questions(quiz, rng: random.Random, pools: dict | None = None,
             continue
         if rule.category_path is None:
             continue
-        rule_pool = pools.get(rule.id) if pools is not None else None
+        # A pool is what its kind and category give, whichever rule asks (a rule may be edited).
+        kind = ("pool", rule.include_subcategories, quiz.skip_flagged_questions,
+                rule.category_path if rule.include_subcategories else rule.category_id)
+        rule_pool = pools.get(kind) if pools is not None else None
         if rule_pool is None:
-            rule_pool = _pool(rule, quiz.skip_flagged_questions)
+            rule_pool = _pool(rule, quiz.skip_flagged_questions, today)
             if pools is not None:
-                pools[rule.id] = rule_pool
+                pools[kind] = rule_pool
         pool = [(question_id, version_id) for question_id, version_id in rule_pool if question_id not in used]
         if len(pool) < rule.count:
             raise AttemptError(_("Ngân hàng câu hỏi không đủ câu cho bài kiểm tra này. Vui lòng báo giảng viên."),
@@ -222,15 +246,15 @@ def _deadline(quiz: Quiz, started: datetime) -> datetime | None:
     return deadline
 
 
-def draw_slots(quiz, rng: random.Random, pools: dict | None = None,
-               rules: list[DrawRule] | None = None) -> list[tuple[int, object, float, dict]]:
+def draw_slots(quiz, rng: random.Random, pools: dict | None = None, rules: list[DrawRule] | None = None,
+               today: date | None = None) -> list[tuple[int, object, float, dict]]:
     """What a new attempt asks, slot by slot: (slot number, version, mark, option order with public ids).
 
     One drawing for a start (either path) and for a sitting's preparation, so a prepared attempt is an
     attempt like any other.
     """
     slots = []
-    for slot_number, (version, mark) in enumerate(draw_questions(quiz, rng, pools, rules), start=1):
+    for slot_number, (version, mark) in enumerate(draw_questions(quiz, rng, pools, rules, today), start=1):
         qtype = get_type(version.qtype)
         data = version_data(version)
         # Bank ids carry the authoring order (and so the key): the learner sees random ones.
@@ -319,7 +343,7 @@ def _plain_start_select():
     busy = sa.exists(sa.select(attempts.c.id).where(mine, attempts.c.state == "in_progress"))
     return (sa.select(*(quizzes.c[name] for name in _PLAIN_QUIZ_FIELDS),
                       used.scalar_subquery().label("used"), last.scalar_subquery().label("last_submitted"),
-                      busy.label("busy"), rules.c.id.label("rule_id"), rules.c.count, rules.c.mark,
+                      busy.label("busy"), revision_column().label("bank_revision"), rules.c.id.label("rule_id"), rules.c.count, rules.c.mark,
                       rules.c.question_id, questions.c.current_version_id, rules.c.category_id,
                       categories.c.path.label("category_path"), rules.c.include_subcategories)
             .select_from(quizzes).outerjoin(rules, rules.c.quiz_id == quizzes.c.id)
@@ -341,6 +365,7 @@ class PlainStart:
     quiz: Quiz  # transient: the settings only
     rules: list[DrawRule]
     number: int
+    bank_revision: int | None  # read in the same query (quizzes.bank_revision)
 
 
 def plain_start(quiz_id: int, user_id: int, token_hash: str, now: datetime) -> PlainStart | None:
@@ -361,7 +386,7 @@ def plain_start(quiz_id: int, user_id: int, token_hash: str, now: datetime) -> P
         return None
     rules = [DrawRule(row.rule_id, row.count, row.mark, row.question_id, row.current_version_id, row.category_id,
                       row.category_path, row.include_subcategories) for row in rows if row.rule_id is not None]
-    return PlainStart(quiz, rules, first.used + 1)
+    return PlainStart(quiz, rules, first.used + 1, first.bank_revision)
 
 
 def create_drawn(start: PlainStart, user_id: int, now: datetime):
@@ -369,22 +394,68 @@ def create_drawn(start: PlainStart, user_id: int, now: datetime):
     (attempt, slots), as plain values named like the ORM's. Raises IntegrityError when a parallel start
     of the learner came first (the unique number, or the one attempt in progress), AttemptError when
     the bank cannot fill the quiz. The caller commits."""
+    from courses.legal import today_in_vietnam
+
     seed = secrets.randbits(48)
-    drawn = draw_slots(start.quiz, random.Random(seed), rules=start.rules)
-    attempts, slots = Attempt.__table__, AttemptSlot.__table__
+    today = today_in_vietnam()
+    drawn = draw_slots(start.quiz, random.Random(seed), bank_cache(start.bank_revision, today), start.rules, today)
     deadline = _deadline(start.quiz, now)
-    connection = db.session.connection()
-    attempt_id = connection.execute(sa.insert(attempts).returning(attempts.c.id), {
-        "quiz_id": start.quiz.id, "user_id": user_id, "number": start.number, "state": "in_progress",
-        "seed": seed, "started_at": now, "deadline": deadline}).scalar_one()
-    slot_ids = connection.execute(sa.insert(slots).returning(slots.c.id, sort_by_parameter_order=True), [
-        {"attempt_id": attempt_id, "slot": slot_number, "question_version_id": version.id, "max_mark": mark,
-         "order": order} for slot_number, version, mark, order in drawn]).scalars().all()
+    values = {"quiz_id": start.quiz.id, "user_id": user_id, "number": start.number, "seed": seed, "started_at": now,
+              "deadline": deadline}
+    rows = [{"slot": slot_number, "version": version.id, "mark": mark, "order": order}
+            for slot_number, version, mark, order in drawn]
+    attempt_id, slot_ids = _insert_drawn(db.session.connection(), values, rows)
     attempt = SimpleNamespace(id=attempt_id, quiz_id=start.quiz.id, state="in_progress", number=start.number,
                               started_at=now, deadline=deadline)
-    return attempt, [SimpleNamespace(id=slot_id, slot=slot_number, order=order, max_mark=mark, response=None,
-                                     saved_at=None, question_version=version)
-                     for slot_id, (slot_number, version, mark, order) in zip(slot_ids, drawn)]
+    return attempt, [SimpleNamespace(id=slot_ids[slot_number], slot=slot_number, order=order, max_mark=mark,
+                                     response=None, saved_at=None, question_version=version)
+                     for slot_number, version, mark, order in drawn]
+
+
+def _insert_drawn(connection, values: dict, rows: list[dict]) -> tuple[int, dict[int, int]]:
+    """Store an attempt in progress and its slots: (attempt id, {slot number: slot id}). On PostgreSQL
+    one statement (the attempt in a data-modifying WITH, the slots from one JSON parameter), so a start
+    pays one round trip and one short statement that the server prepares once; elsewhere two inserts."""
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(_drawn_insert(), {**values, "slots": rows}).all()
+        if len(found) != len(rows):
+            raise AttemptError(_("Bài kiểm tra chưa có câu hỏi."), 409, "no_questions")
+        return found[0].attempt_id, {row.slot: row.id for row in found}
+    attempts, slots = Attempt.__table__, AttemptSlot.__table__
+    attempt_id = connection.execute(sa.insert(attempts).returning(attempts.c.id),
+                                    {**values, "state": "in_progress"}).scalar_one()
+    slot_ids = connection.execute(sa.insert(slots).returning(slots.c.id, sort_by_parameter_order=True), [
+        {"attempt_id": attempt_id, "slot": row["slot"], "question_version_id": row["version"],
+         "max_mark": row["mark"], "order": row["order"]} for row in rows]).scalars().all()
+    return attempt_id, {row["slot"]: slot_id for row, slot_id in zip(rows, slot_ids)}
+
+
+def _drawn_insert_select():
+    attempts, slots = Attempt.__table__, AttemptSlot.__table__
+    new = (sa.insert(attempts).values(
+        quiz_id=sa.bindparam("quiz_id"), user_id=sa.bindparam("user_id"), number=sa.bindparam("number"),
+        state="in_progress", seed=sa.bindparam("seed"),
+        started_at=sa.bindparam("started_at", type_=attempts.c.started_at.type),
+        deadline=sa.bindparam("deadline", type_=attempts.c.deadline.type))
+        .returning(attempts.c.id).cte("new_attempt"))
+    drawn = sa.func.json_to_recordset(sa.bindparam("slots", type_=sa.JSON)).table_valued(
+        sa.column("slot", sa.Integer), sa.column("version", sa.Integer), sa.column("mark", sa.Float),
+        sa.column("order", sa.JSON)).render_derived("drawn", with_types=True)
+    return (sa.insert(slots).from_select(
+        ["attempt_id", "slot", "question_version_id", "max_mark", "order"],
+        sa.select(new.c.id, drawn.c.slot, drawn.c.version, drawn.c.mark, drawn.c.order)
+        .select_from(new).join(drawn, sa.true()))
+        .returning(slots.c.attempt_id, slots.c.id, slots.c.slot).add_cte(new, nest_here=True))
+
+
+_DRAWN_INSERT = None
+
+
+def _drawn_insert():
+    global _DRAWN_INSERT
+    if _DRAWN_INSERT is None:
+        _DRAWN_INSERT = _drawn_insert_select()
+    return _DRAWN_INSERT
 
 
 def _unshuffled(q):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from quizzes.bank_revision import install_triggers
 from training.extensions import db
 from training.models import Competency, OrgUnit, Position, User
 from training.models.types import UTCDateTime, sort_key_type, utcnow
@@ -96,6 +97,20 @@ class QuestionVersion(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     question: Mapped[Question] = relationship(back_populates="versions", foreign_keys=[question_id])
+
+
+class BankRevision(db.Model):
+    """The bank's revision (quizzes.bank_revision): one row, moved on by the database's own triggers
+    with every change to what a quiz draws from."""
+
+    __tablename__ = "bank_revision"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+sa.event.listen(db.metadata, "after_create", install_triggers)
 
 
 class Quiz(db.Model):
@@ -196,7 +211,8 @@ class AttemptSlot(db.Model):
     __table_args__ = (sa.UniqueConstraint("attempt_id", "slot", name="uq_attempt_slots_attempt_slot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(sa.ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (attempt_id, slot) serves every lookup by attempt.
+    attempt_id: Mapped[int] = mapped_column(sa.ForeignKey("attempts.id", ondelete="CASCADE"))
     slot: Mapped[int] = mapped_column()
     question_version_id: Mapped[int] = mapped_column(sa.ForeignKey("question_versions.id"), index=True)
     max_mark: Mapped[float] = mapped_column(sa.Float, default=1.0)

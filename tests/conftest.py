@@ -92,6 +92,7 @@ def _forget_process_caches() -> None:
     from training.services import sessions
 
     attempts._SLOT_SNAPSHOTS.clear()
+    attempts._BANK_CACHE = None
     sessions._OWNERS.clear()
 
 

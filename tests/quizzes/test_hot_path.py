@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import quizzes.api
+from courses.assignments import today_in_vietnam
 from quizzes.models import Attempt, AttemptSlot
 from training.extensions import db
 from training.models import ApiToken, User
@@ -370,3 +371,160 @@ def test_a_prepared_start_sends_the_questions_rendered_at_preparation(app, ward,
         assert client.put(f"/api/v1/attempts/{prepared_id}/answers/{slot}", headers=headers,
                           json={"response": option}).status_code == 200
     assert client.post(f"/api/v1/attempts/{prepared_id}/submit", headers=headers).get_json()["passed"] is True
+
+
+# --------------------------------------------------------------------------- the bank's revision
+def bank_revision():
+    from quizzes.models import BankRevision
+
+    return db.session.scalar(sa.select(BankRevision.revision).where(BankRevision.id == 1))
+
+
+def test_every_change_to_what_a_quiz_draws_from_moves_the_bank_revision(app, ward):  # noqa: F811
+    """The triggers of quizzes.bank_revision, on each watched table, for the ORM's writes and plain SQL
+    alike; a change elsewhere leaves the revision where it was."""
+    from courses.models import LegalText, LegalTextChange, QuestionCheck, QuestionCitation
+    from quizzes.bank import update_question
+    from quizzes.bank_revision import WATCHED
+    from quizzes.models import Question, QuestionCategory, Quiz
+
+    from tests.quizzes.helpers import single
+
+    make_quiz(questions=2, draw=2)
+    question = db.session.scalars(sa.select(Question).order_by(Question.id)).first()
+    seen = [bank_revision()]
+    assert seen[0] is not None
+
+    def moved(change):
+        change()
+        db.session.commit()
+        seen.append(bank_revision())
+        return seen[-1] != seen[-2]
+
+    text = LegalText(number="118/2025/NĐ-CP", key="118/2025/nđ-cp", kind="Nghị định", title="Một cửa")
+    changes = {
+        "question_versions": lambda: update_question(question, single(7)),  # no attempt used it: edited in place
+        "questions": lambda: db.session.execute(sa.update(Question).where(Question.id == question.id)
+                                                .values(hidden=True)),
+        "question_categories": lambda: db.session.execute(sa.update(QuestionCategory).values(description="Mới")),
+        "question_citations": lambda: db.session.add(QuestionCitation(question_id=question.id, number="1/2025/TT",
+                                                                      key="1/2025/tt", origin="added")),
+        "question_legal_checks": lambda: db.session.execute(sa.update(QuestionCheck).values(checked_by_id=None)),
+        "legal_texts": lambda: db.session.add(text),
+        "legal_text_changes": lambda: text.changes.append(LegalTextChange(kind="amended", by_number="2/2026/NĐ-CP",
+                                                                          changed_on=today_in_vietnam())),
+    }
+    assert set(changes) == set(WATCHED)
+    for table in WATCHED:
+        assert moved(changes[table]), table
+    assert moved(lambda: db.session.execute(sa.delete(Question).where(Question.id == question.id)))
+    assert not moved(lambda: db.session.execute(sa.update(Quiz).values(title="Tên khác")))
+    assert not moved(lambda: db.session.execute(sa.update(User).values(full_name="Tên khác")))
+
+
+def test_a_warm_plain_start_reads_no_pool_and_no_version(app, ward, monkeypatch):  # noqa: F811
+    quiz = make_quiz(questions=4, draw=4)  # the first start reads every version the second draws
+    first = app.test_client()
+    first_headers, _token = bearer(first, "an@example.vn")
+    second = app.test_client()
+    second_headers, _token = bearer(second, "binh@example.vn")
+    assert first.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=first_headers).status_code == 201
+    views_must_not_run(monkeypatch)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = second.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=second_headers)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    assert not [s for s in statements if s.startswith("SELECT questions.id") or "FROM question_versions" in s], \
+        statements
+    assert len(response.get_json()["questions"]) == 4
+
+
+def hide_the_last(questions):
+    from quizzes.models import Question
+
+    db.session.execute(sa.update(Question).where(Question.id == questions[-1]).values(hidden=True))
+
+
+def move_the_last(questions):
+    from quizzes.bank import create_category
+    from quizzes.models import Question
+
+    elsewhere = create_category("Danh mục khác")
+    db.session.execute(sa.update(Question).where(Question.id == questions[-1]).values(category_id=elsewhere.id))
+
+
+def flag_the_last(questions):
+    """The last question cites a decree that is amended today, after the question was last checked."""
+    from courses.legal import citation_key
+    from courses.models import LegalText, LegalTextChange, QuestionCheck, QuestionCitation
+
+    today = today_in_vietnam()
+    key = citation_key("118/2025/NĐ-CP")
+    db.session.add(QuestionCitation(question_id=questions[-1], number="118/2025/NĐ-CP", key=key, origin="added"))
+    db.session.execute(sa.delete(QuestionCheck).where(QuestionCheck.question_id == questions[-1]))
+    db.session.add(QuestionCheck(question_id=questions[-1], checked_on=today - timedelta(days=60)))
+    text = LegalText(number="118/2025/NĐ-CP", key=key, kind="Nghị định", title="Một cửa")
+    db.session.add(text)
+    db.session.commit()
+    return text
+
+
+@pytest.mark.parametrize("change", ["hidden", "moved", "flagged"])
+def test_a_plain_start_draws_from_the_bank_as_it_is_now(app, ward, change):  # noqa: F811
+    """A process that kept the pool of a three-question bank must not draw from it once a question has
+    left the pool: the start is then refused (the bank is short), as the full path refuses it."""
+    from courses.models import LegalTextChange
+    from quizzes.models import Question
+
+    quiz = make_quiz(questions=3, draw=3, skip_flagged_questions=True)
+    questions = db.session.scalars(sa.select(Question.id).order_by(Question.id)).all()
+    text = flag_the_last(questions) if change == "flagged" else None
+    first = app.test_client()
+    headers, _token = bearer(first, "an@example.vn")
+    assert first.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code == 201
+    if change == "hidden":
+        hide_the_last(questions)
+    elif change == "moved":
+        move_the_last(questions)
+    else:  # only the register changes: the decree is amended
+        db.session.add(LegalTextChange(text_id=text.id, kind="amended", by_number="309/2026/NĐ-CP",
+                                       changed_on=today_in_vietnam()))
+    db.session.commit()
+    second = app.test_client()
+    headers, _token = bearer(second, "binh@example.vn")
+    refused = second.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "not_enough_questions"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == 1
+
+
+def test_a_plain_start_draws_a_new_question_and_a_new_version_at_once(app, ward, monkeypatch):  # noqa: F811
+    from quizzes.bank import create_question, update_question
+    from quizzes.models import Question
+
+    from tests.quizzes.helpers import single
+
+    quiz = make_quiz(questions=3, draw=3)
+    questions = db.session.scalars(sa.select(Question).order_by(Question.id)).all()
+    first = app.test_client()
+    headers, _token = bearer(first, "an@example.vn")
+    assert first.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).status_code == 201
+    hide_the_last([question.id for question in questions])
+    added = create_question(questions[0].category, single(8))
+    update_question(questions[0], single(9))  # its version was drawn: the edit is a new version
+    db.session.commit()
+    second = app.test_client()
+    headers, _token = bearer(second, "binh@example.vn")
+    views_must_not_run(monkeypatch)
+    payload = second.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+    drawn = set(db.session.scalars(sa.select(AttemptSlot.question_version_id)
+                                   .where(AttemptSlot.attempt_id == payload["attempt_id"])))
+    db.session.expire_all()
+    assert drawn == {questions[0].current_version_id, questions[1].current_version_id, added.current_version_id}
+    assert "Câu hỏi số 9" in " ".join(question["text"] for question in payload["questions"])
