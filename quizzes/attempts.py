@@ -330,9 +330,10 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
 
 
 # --------------------------------------------------------------------------- exam day's plain start
-def _plain_start_select():
-    """The quiz's settings and rules, and the learner's attempts so far, in one query; none when the
-    bearer token is not live (training.services.sessions.token_live_clause)."""
+def plain_start_select():
+    """The quiz's settings and rules, the learner's attempts so far and the bank's revision, in one
+    query with parameters `quiz`, `user`, `now` and `token_hash`; no row when the bearer token is not
+    live (training.services.sessions.token_live_clause)."""
     quizzes, rules, attempts = Quiz.__table__, QuizRule.__table__, Attempt.__table__
     questions, categories = Question.__table__, QuestionCategory.__table__
     quiz, user = sa.bindparam("quiz"), sa.bindparam("user")
@@ -355,7 +356,6 @@ def _plain_start_select():
 
 _PLAIN_QUIZ_FIELDS = ("id", "status", "opens_at", "closes_at", "max_attempts", "attempt_delay_s", "time_limit_s",
                       "only_in_sittings", "shuffle_questions", "shuffle_options", "skip_flagged_questions")
-_PLAIN_START = None
 
 
 @dataclass
@@ -363,23 +363,17 @@ class PlainStart:
     """A start the quiz's own rules allow now, with what its drawing needs (plain_start)."""
 
     quiz: Quiz  # transient: the settings only
-    rules: list[DrawRule]
+    rules: list[DrawRule]  # in order
     number: int
     bank_revision: int | None  # read in the same query (quizzes.bank_revision)
 
 
-def plain_start(quiz_id: int, user_id: int, token_hash: str, now: datetime) -> PlainStart | None:
-    """For exam day's hot path (quizzes.hot_path), in one query: a new attempt of a published quiz
-    that no sitting decides (the caller asked quizzes.sittings first), for a learner with no attempt
-    in progress, by the quiz's own rules (start_refusal). None in every other case, and when the
-    bearer token is not live: start_or_resume then decides, and says why in the learner's language."""
-    global _PLAIN_START
-    if _PLAIN_START is None:
-        _PLAIN_START = _plain_start_select()
-    rows = db.session.connection().execute(_PLAIN_START, {"quiz": quiz_id, "user": user_id, "now": now,
-                                             "token_hash": token_hash}).all()
-    if not rows:
-        return None
+def plain_start(rows, now: datetime) -> PlainStart | None:
+    """For exam day's hot path (quizzes.hot_path), from the rows of plain_start_select (read with the
+    sitting that may expect the learner: quizzes.sittings.start_facts): a new attempt of a published
+    quiz that no sitting decides, for a learner with no attempt in progress, by the quiz's own rules
+    (start_refusal). None in every other case: start_or_resume then decides, and says why in the
+    learner's language."""
     first = rows[0]
     quiz = Quiz(**{name: getattr(first, name) for name in _PLAIN_QUIZ_FIELDS})
     if first.busy or quiz.only_in_sittings or start_refusal(quiz, first.used, first.last_submitted, now) is not None:

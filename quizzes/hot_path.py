@@ -10,14 +10,15 @@ per request (bench/exam_day.py). The before_request function here answers the co
   this process knows (read once per attempt, quizzes.attempts), an answer that passes the question
   type's own check (the same function as the full path), within the account's save rate; then the same
   guarded UPDATE as the full path.
-- **Start in a sitting** `POST /api/v1/quizzes/<id>/attempts`: one query finds the learner's prepared
-  attempt in the quiz's only running sitting and decides by the sitting's own rules
-  (quizzes.sittings.prepared_start); then the same guarded UPDATE as start_in_sitting, and the attempt's
-  questions read in one plain query.
-- **A start that no sitting decides** (the same URL): one query reads the quiz's settings and rules
-  and the learner's attempts, decided by the quiz's own rules (quizzes.attempts.plain_start and
-  start_refusal, shared with start_or_resume); the questions are drawn as every start draws them
-  (draw_slots) and stored with two plain inserts.
+- **A start** `POST /api/v1/quizzes/<id>/attempts`: one query (quizzes.sittings.start_facts) reads the
+  sitting that may expect the learner with their prepared attempt, the quiz's settings and rules, the
+  learner's attempts and the bank's revision, and checks the token.
+  - **In a sitting**, decided by the sitting's own rules: the same guarded UPDATE as start_in_sitting,
+    which returns the questions rendered at preparation.
+  - **A start that no sitting decides**, by the quiz's own rules (quizzes.attempts.plain_start and
+    start_refusal, shared with start_or_resume): the questions are drawn as every start draws them
+    (draw_slots, from the pools and versions the process keeps for the bank's revision) and stored in
+    one statement.
 
 The statements also check the bearer token (live, user active, no password change owed: the rule of
 training.services.sessions, as SQL). Anything else, and any refusal by a statement, falls through to
@@ -35,10 +36,9 @@ from flask import current_app, g, jsonify, request
 from limits import parse
 from sqlalchemy.exc import IntegrityError
 
-from quizzes.attempts import (AttemptError, checked_response, create_drawn, plain_start, remember_slots,
-                             slot_snapshot, store_checked)
+from quizzes.attempts import AttemptError, checked_response, create_drawn, remember_slots, slot_snapshot, store_checked
 from quizzes.presenting import payload_of, plain_slots, prepared_body
-from quizzes.sittings import NO_SITTING, prepared_start, start_prepared_view
+from quizzes.sittings import NO_SITTING, start_facts, start_prepared_view
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
@@ -135,17 +135,19 @@ def start():
     token_hash, user_id = known
     quiz_id = request.view_args["quiz_id"]
     now = datetime.now(timezone.utc)
-    seat = prepared_start(quiz_id, user_id, now)
-    if seat is NO_SITTING:
-        return start_drawn(quiz_id, user_id, token_hash, now)
-    if seat is None:
+    facts = start_facts(quiz_id, user_id, token_hash, now)
+    seat, plain = facts if facts is not None else (None, None)
+    if seat is NO_SITTING and plain is not None:
+        return start_drawn(plain, user_id, now)
+    if seat is None or seat is NO_SITTING:
+        db.session.rollback()
         return None
     return start_in_sitting(seat, quiz_id, user_id, token_hash, now)
 
 
 def start_in_sitting(seat, quiz_id: int, user_id: int, token_hash: str, now: datetime):
     """Start the learner's prepared attempt of a sitting. The rules are the sitting's own
-    (quizzes.sittings.prepared_start); the start is the same guarded UPDATE as start_in_sitting's,
+    (quizzes.sittings.start_facts); the start is the same guarded UPDATE as start_in_sitting's,
     authenticating the token as it writes."""
     refused = start_rate_refusal(user_id)
     if refused is not None:
@@ -181,13 +183,9 @@ def _remember(attempt_id: int, user_id: int, slots) -> None:
                                           slot.question_version.data, slot.order) for slot in slots])
 
 
-def start_drawn(quiz_id: int, user_id: int, token_hash: str, now: datetime):
-    """Start a new attempt that no sitting decides: the quiz's own rules (quizzes.attempts.plain_start,
-    which also checks the token), the same drawing as every start, and plain inserts."""
-    start = plain_start(quiz_id, user_id, token_hash, now)
-    if start is None:
-        db.session.rollback()
-        return None
+def start_drawn(start, user_id: int, now: datetime):
+    """Start a new attempt that no sitting decides, which the quiz's own rules allow (read with the
+    token's check: quizzes.sittings.start_facts): the same drawing as every start, and plain inserts."""
     refused = start_rate_refusal(user_id)
     if refused is not None:
         db.session.rollback()

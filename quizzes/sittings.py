@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from quizzes.attempts import (AttemptError, attempt_count, draw_questions, draw_slots, in_progress_attempt,
-                              is_open, now_utc)
+                              is_open, now_utc, plain_start, plain_start_select)
 from quizzes.models import Attempt, AttemptSlot, Quiz, Sitting, SittingMember
 from quizzes.presenting import drafted_slots, questions_json
 from training.extensions import db
@@ -633,28 +633,33 @@ def start_prepared_view(attempt_id: int, user_id: int, number: int, now: datetim
     return (row is not None, row[0] if row is not None else None)
 
 
-def _prepared_seat_select():
+def _seat_subquery():
+    """The sitting that decides the learner's start of the quiz (seat_for's: the earliest not ended of
+    those that may expect them) with the learner's prepared attempt in it: one row at most."""
     sittings, members, attempts = Sitting.__table__, SittingMember.__table__, Attempt.__table__
-    quizzes, counted = Quiz.__table__, Attempt.__table__.alias("counted")
-    quiz, user, now = sa.bindparam("quiz"), sa.bindparam("user"), sa.bindparam("now", type_=sittings.c.ends_at.type)
-    used = (sa.select(sa.func.count()).select_from(counted)
-            .where(counted.c.quiz_id == quiz, counted.c.user_id == user, counted.c.state != "prepared")
-            .scalar_subquery())
-    return (sa.select(sittings.c.id, sittings.c.starts_at, sittings.c.join_window_s, sittings.c.time_limit_s,
-                      sittings.c.late_policy, sittings.c.ends_at, members.c.attempt_id, attempts.c.state,
-                      quizzes.c.status, quizzes.c.opens_at, quizzes.c.closes_at, quizzes.c.max_attempts,
-                      used.label("used"))
-            .select_from(sittings).join(quizzes, quizzes.c.id == sittings.c.quiz_id)
+    quiz, user = sa.bindparam("quiz"), sa.bindparam("user")
+    now = sa.bindparam("now", type_=attempts.c.started_at.type)
+    return (sa.select(sittings.c.id.label("sitting_id"), sittings.c.starts_at, sittings.c.join_window_s,
+                      sittings.c.time_limit_s.label("sitting_time_limit_s"), sittings.c.late_policy,
+                      sittings.c.ends_at, members.c.attempt_id.label("seat_attempt_id"),
+                      attempts.c.state.label("seat_state"))
+            .select_from(sittings)
             .outerjoin(members, sa.and_(members.c.sitting_id == sittings.c.id, members.c.user_id == user))
             .outerjoin(attempts, attempts.c.id == members.c.attempt_id)
             .where(sittings.c.quiz_id == quiz, sittings.c.cancelled_at.is_(None), sittings.c.ends_at > now,
                    # the sittings that may expect the learner: those listing them, and unit sittings
                    # (a newcomer to the unit is expected before being listed: _targets decides)
                    sa.or_(members.c.id.is_not(None), sittings.c.target == "unit"))
-            .order_by(sittings.c.starts_at, sittings.c.id).limit(1))
+            .order_by(sittings.c.starts_at, sittings.c.id).limit(1).subquery("seat"))
 
 
-_PREPARED_SEAT = _prepared_seat_select()
+def _start_select():
+    """attempts.plain_start_select's rows, each with the seat (or NULLs): one query for either start."""
+    seat = _seat_subquery()
+    return plain_start_select().add_columns(*seat.c).outerjoin(seat, sa.true())
+
+
+_START = None
 
 
 @dataclass
@@ -669,24 +674,35 @@ class PreparedStart:
 NO_SITTING = PreparedStart(0, 0, None)  # no sitting may expect the learner: the quiz's own rules decide
 
 
-def prepared_start(quiz_id: int, user_id: int, now: datetime) -> PreparedStart | None:
-    """For the exam-day hot path (quizzes.hot_path), in one query: the learner's start of `quiz_id` now
-    when the sitting that decides it (seat_for's: the earliest not ended of those that may expect them)
-    lists the learner with an attempt prepared, is in its join window, the quiz is open and an attempt
-    is left. NO_SITTING when no sitting may expect the learner. None in every other case:
-    start_or_resume then decides, and says why in the learner's language."""
-    row = db.session.connection().execute(_PREPARED_SEAT, {"quiz": quiz_id, "user": user_id, "now": now}).first()
-    if row is None:
-        return NO_SITTING
-    if row.attempt_id is None or row.state != "prepared":
+def start_facts(quiz_id: int, user_id: int, token_hash: str, now: datetime):
+    """For the exam-day hot path (quizzes.hot_path), in one query: how the learner's start of `quiz_id`
+    by this bearer token goes now, as (seat, plain start).
+
+    - (PreparedStart, None): the sitting that decides it (seat_for's) lists the learner with an attempt
+      prepared, is in its join window, the quiz is open and an attempt is left;
+    - (NO_SITTING, PlainStart): no sitting may expect the learner, and the quiz's own rules allow a
+      new attempt (quizzes.attempts.plain_start);
+    - None, or a None in the pair, in every other case, and when the token is not live:
+      start_or_resume then decides, and says why in the learner's language."""
+    global _START
+    if _START is None:
+        _START = _start_select()
+    rows = db.session.connection().execute(_START, {"quiz": quiz_id, "user": user_id, "now": now,
+                                                    "token_hash": token_hash}).all()
+    if not rows:
         return None
-    sitting = Sitting(id=row.id, starts_at=row.starts_at, join_window_s=row.join_window_s,
-                      time_limit_s=row.time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)
+    row = rows[0]
+    if row.sitting_id is None:
+        return NO_SITTING, plain_start(rows, now)
+    if row.seat_attempt_id is None or row.seat_state != "prepared":
+        return None, None
+    sitting = Sitting(id=row.sitting_id, starts_at=row.starts_at, join_window_s=row.join_window_s,
+                      time_limit_s=row.sitting_time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)
     quiz = Quiz(id=quiz_id, status=row.status, opens_at=row.opens_at, closes_at=row.closes_at,
                 max_attempts=row.max_attempts)
     if sitting.phase(now) != "open" or not is_open(quiz, now) or (quiz.max_attempts and row.used >= quiz.max_attempts):
-        return None
-    return PreparedStart(row.attempt_id, row.used + 1, deadline_for(sitting, quiz, now))
+        return None, None
+    return PreparedStart(row.seat_attempt_id, row.used + 1, deadline_for(sitting, quiz, now)), None
 
 
 # --------------------------------------------------------------------------- the live view

@@ -443,6 +443,12 @@ def test_a_warm_plain_start_reads_no_pool_and_no_version(app, ward, monkeypatch)
     assert response.status_code == 201
     assert not [s for s in statements if s.startswith("SELECT questions.id") or "FROM question_versions" in s], \
         statements
+    # One query decides (the sitting, the quiz and its rules, the learner's attempts, the token) ...
+    assert [s for s in statements if s.startswith("SELECT") and "quiz_sittings" in s and "quiz_rules" in s]
+    assert not [s for s in statements if s.startswith("SELECT quiz_sittings") or s.startswith("SELECT quiz_rules")]
+    # ... and on PostgreSQL one statement stores the attempt with its slots.
+    if db.engine.dialect.name == "postgresql":
+        assert len([s for s in statements if s.startswith(("INSERT", "WITH"))]) == 1, statements
     assert len(response.get_json()["questions"]) == 4
 
 
