@@ -344,8 +344,8 @@ def plain_start_select():
     busy = sa.exists(sa.select(attempts.c.id).where(mine, attempts.c.state == "in_progress"))
     return (sa.select(*(quizzes.c[name] for name in _PLAIN_QUIZ_FIELDS),
                       used.scalar_subquery().label("used"), last.scalar_subquery().label("last_submitted"),
-                      busy.label("busy"), revision_column().label("bank_revision"), rules.c.id.label("rule_id"), rules.c.count, rules.c.mark,
-                      rules.c.question_id, questions.c.current_version_id, rules.c.category_id,
+                      busy.label("busy"), revision_column().label("bank_revision"),
+                      rules.c.id.label("rule_id"), rules.c.count, rules.c.mark, rules.c.question_id, questions.c.current_version_id, rules.c.category_id,
                       categories.c.path.label("category_path"), rules.c.include_subcategories)
             .select_from(quizzes).outerjoin(rules, rules.c.quiz_id == quizzes.c.id)
             .outerjoin(questions, questions.c.id == rules.c.question_id)

@@ -37,7 +37,7 @@ from limits import parse
 from sqlalchemy.exc import IntegrityError
 
 from quizzes.attempts import AttemptError, checked_response, create_drawn, remember_slots, slot_snapshot, store_checked
-from quizzes.presenting import payload_of, plain_slots, prepared_body
+from quizzes.presenting import payload_of, plain_slots, prepared_body, questions_json
 from quizzes.sittings import NO_SITTING, start_facts, start_prepared_view
 from training.auth_setup import bearer_token
 from training.errors import json_error
@@ -195,10 +195,10 @@ def start_drawn(start, user_id: int, now: datetime):
     except (IntegrityError, AttemptError):  # a parallel start came first, or the bank is short: the full path says
         db.session.rollback()
         return None
-    payload = payload_of(attempt, slots)
+    body = prepared_body(attempt, questions_json(slots))  # as a sitting's start sends its prepared attempt
     db.session.commit()
     _remember(attempt.id, user_id, slots)
-    return jsonify(payload), 201
+    return current_app.response_class(body, 201, mimetype="application/json")
 
 
 def init_app(app) -> None:

@@ -12,6 +12,8 @@ import secrets
 
 ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 ID_LENGTH = 8  # 40 random bits per id: unguessable, short enough for a form value
+# The alphabet has exactly 32 letters: each random byte's low 5 bits pick one, uniformly.
+_LETTER_OF_BYTE = bytes(ord(ALPHABET[byte & 31]) for byte in range(256))
 
 
 class UnknownId(ValueError):
@@ -19,11 +21,10 @@ class UnknownId(ValueError):
 
 
 def _new_id(taken: set[str], random_bytes: bytes | None = None) -> str:
-    # The alphabet has exactly 32 letters: each random byte's low 5 bits pick one, uniformly.
     while True:
         if random_bytes is None or len(random_bytes) < ID_LENGTH:
             random_bytes = secrets.token_bytes(ID_LENGTH)
-        candidate = "".join(ALPHABET[byte & 31] for byte in random_bytes[:ID_LENGTH])
+        candidate = random_bytes[:ID_LENGTH].translate(_LETTER_OF_BYTE).decode("ascii")
         random_bytes = None
         if candidate not in taken:
             taken.add(candidate)

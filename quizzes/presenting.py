@@ -16,23 +16,37 @@ from training.extensions import db
 
 
 # Rendering a question (Markdown, the HTML sanitiser) is most of what starting an attempt costs; a
-# version's rendering never changes while its content does not, so each process keeps it. The key
-# holds the content itself, so an edit in place (a version no attempt has used yet) renders anew.
-_RENDERED: dict[tuple, tuple[dict, dict]] = {}
+# version's rendering never changes while its content does not, so each process keeps it, with its
+# parts already encoded as JSON (slot_json). The key holds the content itself, so an edit in place (a
+# version no attempt has used yet) renders anew.
+_RENDERED: dict[tuple, tuple[dict, dict, dict]] = {}
 _RENDERED_MAX = 5000
+
+
+def _rendering(version) -> tuple[dict, dict]:
+    """(learner view with options and items in authoring order (bank ids), its parts as JSON text)."""
+    key = (version.id, version.qtype, version.text_format, version.text)
+    cached = _RENDERED.get(key)
+    if cached is not None and cached[0] == version.data:  # a dict comparison, no serialising per slot
+        return cached[1], cached[2]
+    view = get_type(version.qtype).learner_view(version_data(version), {})
+    encoded = {"type": _json(view.get("type", version.qtype)), "text": _json(view.get("text_html", ""))}
+    for part in ("options", "items"):
+        encoded[part] = {entry["id"]: _json(entry.get("text_html", entry.get("text", "")))
+                         for entry in view.get(part) or []}
+    if len(_RENDERED) >= _RENDERED_MAX:
+        _RENDERED.clear()
+    _RENDERED[key] = (copy.deepcopy(version.data), view, encoded)
+    return view, encoded
 
 
 def _rendered(version) -> dict:
     """The learner view of a version with options and items in authoring order (bank ids)."""
-    key = (version.id, version.qtype, version.text_format, version.text)
-    cached = _RENDERED.get(key)
-    if cached is not None and cached[0] == version.data:  # a dict comparison, no serialising per slot
-        return cached[1]
-    view = get_type(version.qtype).learner_view(version_data(version), {})
-    if len(_RENDERED) >= _RENDERED_MAX:
-        _RENDERED.clear()
-    _RENDERED[key] = (copy.deepcopy(version.data), view)
-    return view
+    return _rendering(version)[0]
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _in_order(entries: list[dict], wanted) -> list[dict]:
@@ -92,10 +106,30 @@ def payload_of(attempt, slots) -> dict:
     }
 
 
+def slot_json(slot) -> str:
+    """slot_view(slot) as JSON text, put together from the parts its version's rendering keeps encoded:
+    what a start sends of each question, without building and serialising the view again per slot."""
+    version = slot.question_version
+    view, encoded = _rendering(version)
+    order = slot.order or {}
+    ids = ensure_public_ids(slot)
+    parts = ['{"slot":', _json(slot.slot), ',"type":', encoded["type"], ',"text":', encoded["text"]]
+    for part in ("options", "items"):
+        texts = encoded[part]
+        if part == "items" and not texts:
+            continue  # slot_view shows items only when the question has them
+        bank_order = list(texts) if version.qtype == "truefalse" else QuestionType.ordered(list(texts), order.get(part))
+        parts += [',"', part, '":[', ",".join('{"id":' + _json(ids.get(bank_id, bank_id)) + ',"text":' + texts[bank_id]
+                                               + "}" for bank_id in bank_order), "]"]
+    parts += [',"mark":', _json(slot.max_mark), "}"]
+    return "".join(parts)
+
+
 def questions_json(slots) -> str:
-    """payload_of's "questions" as JSON text: a sitting's prepared attempt keeps it from its drawing
-    (Attempt.prepared_view), so that its start sends it without reading or rendering the slots."""
-    return json.dumps([slot_view(slot) for slot in slots], ensure_ascii=False, separators=(",", ":"))
+    """payload_of's "questions" as JSON text (slot_json): a sitting's prepared attempt keeps it from its
+    drawing (Attempt.prepared_view), so that its start sends it without reading or rendering the slots;
+    a start drawn in the request sends it the same way (prepared_body)."""
+    return "[" + ",".join(slot_json(slot) for slot in slots) + "]"
 
 
 def drafted_slots(drawn) -> list[SimpleNamespace]:

@@ -534,3 +534,41 @@ def test_a_plain_start_draws_a_new_question_and_a_new_version_at_once(app, ward,
     db.session.expire_all()
     assert drawn == {questions[0].current_version_id, questions[1].current_version_id, added.current_version_id}
     assert "Câu hỏi số 9" in " ".join(question["text"] for question in payload["questions"])
+
+
+# --------------------------------------------------------------------------- a start's questions as JSON
+def test_a_slot_as_json_is_its_view_for_every_question_of_the_courses_and_moodles_file():
+    """presenting.slot_json (what a start sends) equals slot_view (what every read shows) for every
+    question type, shuffled or not, in the public ids the slot drew."""
+    import json
+    import random
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from quizzes.bank import GRADED_TYPES
+    from quizzes.formats import parse_gift
+    from quizzes.opaque import with_public_ids
+    from quizzes.presenting import questions_json, slot_json, slot_view
+    from quizzes.qtypes import get_type
+
+    from tests.conftest import shared_dir
+
+    files = sorted(Path("quizzes/content").glob("*.gift")) + [shared_dir() / "fixtures/gift/questions.gift.txt"]
+    questions = [parsed.question for path in files
+                 for parsed in parse_gift(path.read_bytes(), ["Mặc định"]).questions]
+    rng = random.Random(7)
+    slots, kinds = [], set()
+    for number, q in enumerate(questions, start=1):
+        if q.qtype not in GRADED_TYPES:
+            continue
+        kinds.add(q.qtype)
+        version = SimpleNamespace(id=-number, question_id=number, qtype=q.qtype, name=q.name, text=q.text,
+                                  text_format=q.text_format, general_feedback=q.general_feedback,
+                                  default_mark=q.default_mark, penalty=q.penalty, data=q.data)
+        order = with_public_ids(get_type(q.qtype).initial_order(q, rng))
+        slot = SimpleNamespace(slot=number, order=order, max_mark=rng.choice([1.0, 2.5]), response=None,
+                               saved_at=None, question_version=version)
+        assert json.loads(slot_json(slot)) == slot_view(slot), q.text
+        slots.append(slot)
+    assert kinds == set(GRADED_TYPES)
+    assert json.loads(questions_json(slots)) == [slot_view(slot) for slot in slots]
