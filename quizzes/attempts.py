@@ -362,7 +362,7 @@ _PLAIN_QUIZ_FIELDS = ("id", "status", "opens_at", "closes_at", "max_attempts", "
 class PlainStart:
     """A start the quiz's own rules allow now, with what its drawing needs (plain_start)."""
 
-    quiz: Quiz  # transient: the settings only
+    quiz: SimpleNamespace  # the quiz's settings, named as on Quiz
     rules: list[DrawRule]  # in order
     number: int
     bank_revision: int | None  # read in the same query (quizzes.bank_revision)
@@ -375,7 +375,7 @@ def plain_start(rows, now: datetime) -> PlainStart | None:
     (start_refusal). None in every other case: start_or_resume then decides, and says why in the
     learner's language."""
     first = rows[0]
-    quiz = Quiz(**{name: getattr(first, name) for name in _PLAIN_QUIZ_FIELDS})
+    quiz = SimpleNamespace(**{name: getattr(first, name) for name in _PLAIN_QUIZ_FIELDS})
     if first.busy or quiz.only_in_sittings or start_refusal(quiz, first.used, first.last_submitted, now) is not None:
         return None
     rules = [DrawRule(row.rule_id, row.count, row.mark, row.question_id, row.current_version_id, row.category_id,

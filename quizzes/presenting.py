@@ -119,10 +119,16 @@ def slot_json(slot) -> str:
         if part == "items" and not texts:
             continue  # slot_view shows items only when the question has them
         bank_order = list(texts) if version.qtype == "truefalse" else QuestionType.ordered(list(texts), order.get(part))
-        parts += [',"', part, '":[', ",".join('{"id":' + _json(ids.get(bank_id, bank_id)) + ',"text":' + texts[bank_id]
-                                               + "}" for bank_id in bank_order), "]"]
+        parts += [',"', part, '":[', ",".join('{"id":' + _id_json(ids, bank_id) + ',"text":' + texts[bank_id] + "}"
+                                               for bank_id in bank_order), "]"]
     parts += [',"mark":', _json(slot.max_mark), "}"]
     return "".join(parts)
+
+
+def _id_json(ids: dict, bank_id: str) -> str:
+    """An option's public id as JSON: drawn from quizzes.opaque's alphabet, so quoted as it is."""
+    public = ids.get(bank_id)
+    return f'"{public}"' if public is not None and public.isalnum() and public.isascii() else _json(public or bank_id)
 
 
 def questions_json(slots) -> str:
