@@ -345,7 +345,8 @@ def plain_start_select():
     return (sa.select(*(quizzes.c[name] for name in _PLAIN_QUIZ_FIELDS),
                       used.scalar_subquery().label("used"), last.scalar_subquery().label("last_submitted"),
                       busy.label("busy"), revision_column().label("bank_revision"),
-                      rules.c.id.label("rule_id"), rules.c.count, rules.c.mark, rules.c.question_id, questions.c.current_version_id, rules.c.category_id,
+                      rules.c.id.label("rule_id"), rules.c.count, rules.c.mark, rules.c.question_id,
+                      questions.c.current_version_id, rules.c.category_id,
                       categories.c.path.label("category_path"), rules.c.include_subcategories)
             .select_from(quizzes).outerjoin(rules, rules.c.quiz_id == quizzes.c.id)
             .outerjoin(questions, questions.c.id == rules.c.question_id)
@@ -356,6 +357,11 @@ def plain_start_select():
 
 _PLAIN_QUIZ_FIELDS = ("id", "status", "opens_at", "closes_at", "max_attempts", "attempt_delay_s", "time_limit_s",
                       "only_in_sittings", "shuffle_questions", "shuffle_options", "skip_flagged_questions")
+
+
+def quiz_settings(row) -> SimpleNamespace:
+    """The quiz's settings from a row of plain_start_select, named as on Quiz."""
+    return SimpleNamespace(**{name: getattr(row, name) for name in _PLAIN_QUIZ_FIELDS})
 
 
 @dataclass
@@ -375,7 +381,7 @@ def plain_start(rows, now: datetime) -> PlainStart | None:
     (start_refusal). None in every other case: start_or_resume then decides, and says why in the
     learner's language."""
     first = rows[0]
-    quiz = SimpleNamespace(**{name: getattr(first, name) for name in _PLAIN_QUIZ_FIELDS})
+    quiz = quiz_settings(first)
     if first.busy or quiz.only_in_sittings or start_refusal(quiz, first.used, first.last_submitted, now) is not None:
         return None
     rules = [DrawRule(row.rule_id, row.count, row.mark, row.question_id, row.current_version_id, row.category_id,
@@ -411,9 +417,7 @@ def _insert_drawn(connection, values: dict, rows: list[dict]) -> tuple[int, dict
     one statement (the attempt in a data-modifying WITH, the slots from one JSON parameter), so a start
     pays one round trip and one short statement that the server prepares once; elsewhere two inserts."""
     if connection.dialect.name == "postgresql":
-        found = connection.execute(_drawn_insert(), {**values, "slots": rows}).all()
-        if len(found) != len(rows):
-            raise AttemptError(_("Bài kiểm tra chưa có câu hỏi."), 409, "no_questions")
+        found = connection.execute(_drawn_insert(), {**values, "slots": rows}).all()  # rows: never empty
         return found[0].attempt_id, {row.slot: row.id for row in found}
     attempts, slots = Attempt.__table__, AttemptSlot.__table__
     attempt_id = connection.execute(sa.insert(attempts).returning(attempts.c.id),

@@ -110,7 +110,7 @@ def slot_json(slot) -> str:
     """slot_view(slot) as JSON text, put together from the parts its version's rendering keeps encoded:
     what a start sends of each question, without building and serialising the view again per slot."""
     version = slot.question_version
-    view, encoded = _rendering(version)
+    _view, encoded = _rendering(version)
     order = slot.order or {}
     ids = ensure_public_ids(slot)
     parts = ['{"slot":', _json(slot.slot), ',"type":', encoded["type"], ',"text":', encoded["text"]]
@@ -127,8 +127,8 @@ def slot_json(slot) -> str:
 
 def _id_json(ids: dict, bank_id: str) -> str:
     """An option's public id as JSON: drawn from quizzes.opaque's alphabet, so quoted as it is."""
-    public = ids.get(bank_id)
-    return f'"{public}"' if public is not None and public.isalnum() and public.isascii() else _json(public or bank_id)
+    public = ids.get(bank_id, bank_id)
+    return f'"{public}"' if public.isalnum() and public.isascii() else _json(public)
 
 
 def questions_json(slots) -> str:

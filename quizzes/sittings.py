@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from quizzes.attempts import (AttemptError, attempt_count, draw_questions, draw_slots, in_progress_attempt,
-                              is_open, now_utc, plain_start, plain_start_select)
+                              now_utc, plain_start, plain_start_select, quiz_settings, start_refusal)
 from quizzes.models import Attempt, AttemptSlot, Quiz, Sitting, SittingMember
 from quizzes.presenting import drafted_slots, questions_json
 from training.extensions import db
@@ -566,11 +566,10 @@ def start_in_sitting(quiz: Quiz, user: User, now: datetime) -> tuple[Attempt, bo
     if phase != "open":
         raise AttemptError(_("Ca thi đã hết giờ vào lúc %(t)s; không thể bắt đầu làm bài nữa.",
                              t=local_time(sitting.joins_until)), 409, "sitting_closed")
-    if not is_open(quiz, now):
-        raise AttemptError(_("Bài kiểm tra này hiện không mở."), 403, "closed")
     used = attempt_count(quiz, user)
-    if quiz.max_attempts and used >= quiz.max_attempts:
-        raise AttemptError(_("Bạn đã dùng hết số lần làm bài cho phép."), 409, "no_attempts_left")
+    refusal = start_refusal(quiz, used, None, now)  # the quiz's own rules, less the delay a sitting does not keep
+    if refusal is not None:
+        raise refusal
     savepoint = db.session.begin_nested()
     try:
         attempt_id = seat.attempt_id if seat.attempt_state == "prepared" else \
@@ -698,9 +697,9 @@ def start_facts(quiz_id: int, user_id: int, token_hash: str, now: datetime):
         return None, None
     sitting = Sitting(id=row.sitting_id, starts_at=row.starts_at, join_window_s=row.join_window_s,
                       time_limit_s=row.sitting_time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)
-    quiz = Quiz(id=quiz_id, status=row.status, opens_at=row.opens_at, closes_at=row.closes_at,
-                max_attempts=row.max_attempts)
-    if sitting.phase(now) != "open" or not is_open(quiz, now) or (quiz.max_attempts and row.used >= quiz.max_attempts):
+    quiz = quiz_settings(row)
+    # The quiz's own rules, less the delay between attempts, which a sitting does not keep.
+    if sitting.phase(now) != "open" or start_refusal(quiz, row.used, None, now) is not None:
         return None, None
     return PreparedStart(row.seat_attempt_id, row.used + 1, deadline_for(sitting, quiz, now)), None
 
