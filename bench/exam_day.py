@@ -32,6 +32,7 @@ import random
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -51,9 +52,11 @@ HOST = "127.0.0.1"
 PASSWORD = "Load-test-2025"
 QUESTIONS = 20           # the demo quizzes draw 20 questions (quizzes/cli.py)
 TOKEN_DAYS = 7           # API_TOKEN_DAYS: generated tokens expire after this
-QUICK = {"learners": 300, "window": 20.0, "think": "1-3", "capacity_seconds": 8.0, "capacity_accounts": 600}
+QUICK = {"learners": 300, "window": 20.0, "think": "1-3", "capacity_seconds": 8.0, "capacity_accounts": 600,
+         "capacity_rounds": 3}
 SITTING_ACCOUNTS = 3  # the start-in-a-sitting capacity test takes this many times --capacity-accounts
-FULL = {"learners": 10000, "window": 60.0, "think": "30-90", "capacity_seconds": 15.0, "capacity_accounts": 2000}
+FULL = {"learners": 10000, "window": 60.0, "think": "30-90", "capacity_seconds": 15.0, "capacity_accounts": 4500,
+        "capacity_rounds": 5}
 
 
 def say(text: str) -> None:
@@ -360,6 +363,30 @@ class Database:
             return False
         return found[0] == len(set(sample))
 
+    def checkpoint(self) -> float | None:
+        """A CHECKPOINT, so that no checkpoint falls due inside the next measured window (checkpoint_timeout
+        counts from this one) and every test starts from the same state: each pays the full-page writes of
+        the pages it touches first. The seconds it took; None when the bench's user may not checkpoint."""
+        import psycopg
+
+        began = time.monotonic()
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+        except psycopg.Error as error:
+            say(f"CHECKPOINT refused ({error.diag.message_primary}); measuring without it")
+            return None
+        return round(time.monotonic() - began, 2)
+
+    def vacuum(self) -> float:
+        """VACUUM (ANALYZE) the whole bench database; the seconds it took."""
+        import psycopg
+
+        began = time.monotonic()
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
+        return round(time.monotonic() - began, 1)
+
     def save(self, state: dict) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         self.state_path.write_text(json.dumps(state, indent=1))
@@ -594,10 +621,49 @@ def fault_report(events: list[dict], stats: Stats) -> list[dict]:
     return report
 
 
-async def run_capacity(servers: dict, tokens, options, quiz_id: int, database: Database) -> dict:
-    """Closed loop at the same concurrency against each server: the throughput and CPU per request."""
-    results = {}
+RATIO_KINDS = {"save": "app save PUT", "start": "app start POST", "sitting_start": "app start in a sitting POST"}
+TARGETS = {"save_throughput_vs_insert_floor": 0.7, "start_throughput_vs_insert_floor": 0.3}
+
+
+def _ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def round_ratios(figures: dict) -> dict:
+    """The app's throughput and server CPU per request against the insert floor measured in the same round."""
+    floor = figures["floor_insert PUT"]
+    ratios = {}
+    for short, name in RATIO_KINDS.items():
+        if name in figures:
+            ratios[f"{short}_throughput_vs_insert_floor"] = _ratio(figures[name]["req_per_s"], floor["req_per_s"])
+            ratios[f"{short}_cpu_vs_insert_floor"] = _ratio(figures[name]["cpu"]["server_ms_per_request"],
+                                                            floor["cpu"]["server_ms_per_request"])
+    return ratios
+
+
+def median_ratios(rounds: list[dict]) -> dict:
+    """Each ratio's median over the rounds that measured it, and every round's value beside it."""
+    keys = sorted({key for one in rounds for key in one["ratios"]})
+    medians = {}
+    for key in keys:
+        values = [one["ratios"][key] for one in rounds if one["ratios"].get(key) is not None]
+        medians[key] = statistics.median(values) if values else None
+        medians[f"{key}_rounds"] = values
+    medians["targets"] = TARGETS
+    return medians
+
+
+async def run_capacity(servers: dict, database: Database, options, quiz_id: int) -> dict:
+    """Closed loop at the same concurrency against each server: the throughput and CPU per request.
+
+    The database is vacuumed and analysed first (this machine's PostgreSQL may run without autovacuum,
+    and the scenario has just written tens of thousands of rows). Then --capacity-rounds rounds each
+    measure the insert floor, the app's start and the app's save back to back, so that each ratio
+    compares figures taken side by side; the report gives every round's ratio and the median."""
+    results = {"rounds": []}
     concurrency, warmup, seconds = options.capacity_concurrency, options.capacity_warmup, options.capacity_seconds
+    say("capacity: VACUUM (ANALYZE) of the bench database first")
+    results["vacuum_s"] = database.vacuum()
 
     async def measure(name: str, server: Server, next_request, on_reply=lambda req, rep: None,
                       warmup: float = warmup) -> dict:
@@ -610,12 +676,14 @@ async def run_capacity(servers: dict, tokens, options, quiz_id: int, database: D
             else:
                 meter.stop()
 
+        checkpoint = database.checkpoint()
         say(f"capacity: {name}, {concurrency} concurrent, {warmup:.0f} s warm-up + {seconds:.0f} s")
         figures = await closed_loop(pool, concurrency, warmup, seconds, next_request, on_reply, options.timeout, hook)
         pool.close()
         # Per acknowledged request: cheap refusals (503) must not make the useful work look cheaper.
         figures["cpu"] = meter.report(figures["ok"])
         figures["server"] = server.spec
+        figures["checkpoint_before_s"] = checkpoint
         return figures
 
     results["floor_json GET"] = await measure(
@@ -627,101 +695,95 @@ async def run_capacity(servers: dict, tokens, options, quiz_id: int, database: D
         return ("save", "PUT", f"/api/v1/attempts/{n // QUESTIONS + 1}/answers/{n % QUESTIONS + 1}", None,
                 {"response": f"q{n % QUESTIONS + 1}o{n % 4}"})
 
-    results["floor_insert PUT"] = await measure("floor_insert PUT (one INSERT + COMMIT)", servers["floor_insert"],
-                                                insert_request)
-
-    accounts = iter(token for _, token in tokens)
-    started: list[Learner] = []
-
-    def start_request():
-        token = next(accounts, None)
-        return None if token is None else ("start", "POST", f"/api/v1/quizzes/{quiz_id}/attempts", token, None)
-
-    def on_start(request, reply):
-        data = reply.json() if reply.status == 201 else None
-        if data:
-            learner = Learner(len(started), "", request[3], random.Random(len(started)))
-            learner.attempt_id = data["attempt_id"]
-            learner.questions = {q["slot"]: q for q in data["questions"]}
-            started.append(learner)
+    async def floor(label: str) -> dict:
+        return await measure(f"floor_insert PUT (one INSERT + COMMIT){label}", servers["floor_insert"],
+                             insert_request)
 
     async def list_first(accounts_tokens: list[str]) -> None:
         """Each account lists its quizzes first (not measured), as every learner of the scenario does
         before starting: a token's first use (its check and the record of its use) is then not counted
         as part of a start, and a start is measured as a start."""
         queue = iter(accounts_tokens)
+        say(f"capacity: {len(accounts_tokens)} accounts list their quizzes first (not measured)")
         pool = Pool(HOST, servers["app"].port, concurrency)
         await closed_loop(pool, concurrency, 0, 600,
                           lambda: (lambda t: None if t is None else ("list", "GET", "/api/v1/quizzes", t, None))(
                               next(queue, None)), lambda req, rep: None, options.timeout, lambda begin: None)
         pool.close()
 
-    say(f"capacity: {len(tokens)} accounts list their quizzes first (not measured)")
-    await list_first([token for _, token in tokens])
-    flush_redis(options.redis_url)
-    # No warm-up here: it would spend the fresh accounts (the scenario run has warmed the app already).
-    results["app start POST"] = await measure("app start (POST …/attempts)", servers["app"], start_request, on_start,
-                                              warmup=0)
-    # Saves go round robin over many accounts, so that each stays far below ANSWER_SAVE_RATE_LIMIT
-    # (240 a minute); start more attempts if the start test made too few (not measured).
-    need = min(max(concurrency * 10, 300), len(tokens))
-    if len(started) < need:
-        say(f"capacity: starting {need - len(started)} more attempts for the save test (not measured)")
-        pool = Pool(HOST, servers["app"].port, concurrency)
-        await closed_loop(pool, concurrency, 0, 600, lambda: None if len(started) >= need else start_request(),
-                          on_start, options.timeout, lambda begin: None)
-        pool.close()
-    turn = iter(range(10 ** 9))
+    def starts_of(tokens):
+        accounts = iter(token for _, token in tokens)
+        return lambda: (lambda t: None if t is None else
+                        ("start", "POST", f"/api/v1/quizzes/{quiz_id}/attempts", t, None))(next(accounts, None))
 
-    def save_request():
-        if not started:
-            return None
-        n = next(turn)
-        learner = started[n % len(started)]
-        slot = (n // len(started)) % len(learner.questions) + 1
-        return ("save", "PUT", f"/api/v1/attempts/{learner.attempt_id}/answers/{slot}", learner.token,
-                {"response": learner.new_value(slot)})
+    for number in range(1, options.capacity_rounds + 1):
+        label = f", round {number}/{options.capacity_rounds}"
+        figures = {"floor_insert PUT": await floor(label)}
+        tokens = database.take(options.capacity_accounts)
+        started: list[Learner] = []
 
-    results["app save PUT"] = await measure("app save (PUT …/answers/<slot>)", servers["app"], save_request)
-    results["app save PUT"]["accounts"] = len(started)
+        def on_start(request, reply, started=started):
+            data = reply.json() if reply.status == 201 else None
+            if data:
+                learner = Learner(len(started), "", request[3], random.Random(len(started)))
+                learner.attempt_id = data["attempt_id"]
+                learner.questions = {q["slot"]: q for q in data["questions"]}
+                started.append(learner)
+
+        await list_first([token for _, token in tokens])
+        flush_redis(options.redis_url)
+        start_request = starts_of(tokens)
+        # No warm-up here: it would spend the fresh accounts (the scenario run has warmed the app already).
+        figures["app start POST"] = await measure(f"app start (POST …/attempts){label}", servers["app"],
+                                                  start_request, on_start, warmup=0)
+        # Saves go round robin over many accounts, so that each stays far below ANSWER_SAVE_RATE_LIMIT
+        # (240 a minute); start more attempts if the start test made too few (not measured).
+        need = min(max(concurrency * 10, 300), len(tokens))
+        if len(started) < need:
+            say(f"capacity: starting {need - len(started)} more attempts for the save test (not measured)")
+            pool = Pool(HOST, servers["app"].port, concurrency)
+            await closed_loop(pool, concurrency, 0, 600, lambda: None if len(started) >= need else start_request(),
+                              on_start, options.timeout, lambda begin: None)
+            pool.close()
+        # The saves go to `need` attempts, as an exam's saves go to attempts that are under way: each worker
+        # reads an attempt's slots at its first save of it (quizzes.attempts.slot_snapshot), then about 20
+        # saves follow. Spread over every attempt the start test made, most saves would be first saves.
+        saving = started[:need]
+        turn = iter(range(10 ** 9))
+
+        def save_request(saving=saving, turn=turn):
+            if not saving:
+                return None
+            n = next(turn)
+            learner = saving[n % len(saving)]
+            slot = (n // len(started)) % len(learner.questions) + 1
+            return ("save", "PUT", f"/api/v1/attempts/{learner.attempt_id}/answers/{slot}", learner.token,
+                    {"response": learner.new_value(slot)})
+
+        flush_redis(options.redis_url)
+        figures["app save PUT"] = await measure(f"app save (PUT …/answers/<slot>){label}", servers["app"],
+                                                save_request)
+        figures["app save PUT"]["accounts"] = len(saving)
+        figures["ratios"] = round_ratios(figures)
+        say(f"capacity: round {number}: " + ", ".join(
+            f"{key} {value}×" for key, value in figures["ratios"].items() if "throughput" in key))
+        results["rounds"].append(figures)
     if options.sitting:
         # The designed path for a synchronized start: the attempts were drawn ahead by the sitting's
         # preparation, so a start is the state change prepared → in progress and the payload.
         seated = database.take(options.capacity_accounts * SITTING_ACCOUNTS)  # prepared starts are quicker
         results["sitting"] = schedule_sitting(database.env, database.log, quiz_id, [e for e, _t in seated], options)
+        await list_first([token for _, token in seated])
         wait = (datetime.fromisoformat(results["sitting"]["starts_at"]) - datetime.now(timezone.utc)).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
-        say(f"capacity: {len(seated)} seated accounts list their quizzes first (not measured)")
-        await list_first([token for _, token in seated])
-        seats = iter(token for _, token in seated)
-
-        def seat_request():
-            token = next(seats, None)
-            return None if token is None else ("start", "POST", f"/api/v1/quizzes/{quiz_id}/attempts", token, None)
-
+        figures = {"floor_insert PUT": await floor(", beside the sitting")}
         flush_redis(options.redis_url)
-        results["app start in a sitting POST"] = await measure("app start in a sitting (prepared attempt)",
-                                                               servers["app"], seat_request, warmup=0)
-    floor = results["floor_insert PUT"]
-
-    def ratio(a, b):
-        return round(a / b, 3) if a and b else None
-
-    results["ratios"] = {
-        "save_throughput_vs_insert_floor": ratio(results["app save PUT"]["req_per_s"], floor["req_per_s"]),
-        "start_throughput_vs_insert_floor": ratio(results["app start POST"]["req_per_s"], floor["req_per_s"]),
-        "save_cpu_vs_insert_floor": ratio(results["app save PUT"]["cpu"]["server_ms_per_request"],
-                                          floor["cpu"]["server_ms_per_request"]),
-        "start_cpu_vs_insert_floor": ratio(results["app start POST"]["cpu"]["server_ms_per_request"],
-                                           floor["cpu"]["server_ms_per_request"]),
-        "targets": {"save_throughput_vs_insert_floor": 0.7, "start_throughput_vs_insert_floor": 0.3},
-    }
-    if "app start in a sitting POST" in results:
-        seat = results["app start in a sitting POST"]
-        results["ratios"]["sitting_start_throughput_vs_insert_floor"] = ratio(seat["req_per_s"], floor["req_per_s"])
-        results["ratios"]["sitting_start_cpu_vs_insert_floor"] = ratio(seat["cpu"]["server_ms_per_request"],
-                                                                       floor["cpu"]["server_ms_per_request"])
+        figures["app start in a sitting POST"] = await measure("app start in a sitting (prepared attempt)",
+                                                               servers["app"], starts_of(seated), warmup=0)
+        figures["ratios"] = round_ratios(figures)
+        results["rounds"].append(figures)
+    results["ratios"] = median_ratios(results["rounds"])
     return results
 
 
@@ -816,32 +878,42 @@ def print_report(report: dict) -> None:
     cap = report.get("capacity")
     if cap:
         print(f"\nCapacity: closed loop, {o['capacity_concurrency']} concurrent requests, "
-              f"{o['capacity_warmup']:g} s warm-up then {o['capacity_seconds']:g} s measured")
-        print(f"| {'test':<18} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} | "
-              f"{'server CPU ms/req':>17} | "
-              f"{'PG CPU ms/req':>13} | {'client CPU ms/req':>17}")
-        print(f"|{'-' * 20}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 19}|{'-' * 15}|{'-' * 19}")
-        for name in ("floor_json GET", "floor_insert PUT", "app start POST", "app save PUT",
-                     "app start in a sitting POST"):
-            x = cap.get(name)
+              f"{o['capacity_warmup']:g} s warm-up then {o['capacity_seconds']:g} s measured; "
+              f"VACUUM (ANALYZE) first ({fmt(cap.get('vacuum_s'), 1)} s); "
+              f"{sum('app start POST' in one for one in cap['rounds'])} rounds of floor, start and save"
+              + (", then the floor and the start in a sitting" if "sitting" in cap else "")
+              + "; a CHECKPOINT before each test")
+        print(f"| {'test':<31} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} | "
+              f"{'server CPU ms/req':>17} | {'PG CPU ms/req':>13} | {'client CPU ms/req':>17}")
+        print(f"|{'-' * 33}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 19}|{'-' * 15}|{'-' * 19}")
+        rows = [("floor_json GET", cap.get("floor_json GET"))]
+        for number, one in enumerate(cap["rounds"], 1):
+            rows += [(f"{name} #{number}", one[name]) for name in ("floor_insert PUT", "app start POST", "app save PUT",
+                                                                  "app start in a sitting POST") if name in one]
+        for name, x in rows:
             if x is None:
                 continue
-            print(f"| {name:<18} | {fmt(x['req_per_s'], 1):>7} | {fmt(x['p50_ms']):>7} | {fmt(x['p99_ms']):>7} | "
+            print(f"| {name:<31} | {fmt(x['req_per_s'], 1):>7} | {fmt(x['p50_ms']):>7} | {fmt(x['p99_ms']):>7} | "
                   f"{sum(x['errors'].values()):>6} | {fmt(x['cpu']['server_ms_per_request'], 2):>17} | "
                   f"{fmt(x['cpu']['postgres_ms_per_request'], 2):>13} | {fmt(x['cpu']['client_ms_per_request'], 2):>17}"
                   + (f"  (accounts ran out after {x['seconds']:g} s)" if x.get("ran_out_of_accounts") else ""))
-        errors = {name: cap[name]["errors"] for name in cap
-                  if name not in ("ratios", "sitting") and cap[name]["errors"]}
+        errors = {name: x["errors"] for name, x in rows if x and x["errors"]}
         if errors:
             print(f"Capacity errors: {errors}")
         q = cap["ratios"]
-        print(f"Autosave / insert floor: {fmt(q['save_throughput_vs_insert_floor'], 2)}× the throughput (issue 16: at "
-              f"least 0.7×), {fmt(q['save_cpu_vs_insert_floor'], 2)}× the server CPU per request")
-        print(f"Start / insert floor: {fmt(q['start_throughput_vs_insert_floor'], 2)}× the throughput (at least 0.3×), "
-              f"{fmt(q['start_cpu_vs_insert_floor'], 2)}× the server CPU per request")
-        if "sitting_start_throughput_vs_insert_floor" in q:
-            print(f"Start in a sitting / insert floor: {fmt(q['sitting_start_throughput_vs_insert_floor'], 2)}× the "
-                  f"throughput, {fmt(q['sitting_start_cpu_vs_insert_floor'], 2)}× the server CPU per request")
+
+        def line(short: str, what: str, target: str) -> None:
+            key = f"{short}_throughput_vs_insert_floor"
+            if q.get(key) is None:
+                return
+            each = ", ".join(f"{v:.2f}" for v in q[f"{key}_rounds"])
+            cpu = ", ".join(f"{v:.2f}" for v in q[f"{short}_cpu_vs_insert_floor_rounds"])
+            print(f"{what} / insert floor of its round: median {q[key]:.2f}× the throughput{target} (rounds: {each}); "
+                  f"server CPU per request {q[f'{short}_cpu_vs_insert_floor']:.2f}× (rounds: {cpu})")
+
+        line("save", "Autosave", " (issue 16: at least 0.7×)")
+        line("start", "Start", " (at least 0.3×)")
+        line("sitting_start", "Start in a sitting", "")
     print(f"\nJSON: {report['json']}")
 
 
@@ -874,8 +946,12 @@ def parse_options(argv=None):
     add("--capacity-concurrency", type=int, default=32, help="concurrent requests in the capacity test")
     add("--capacity-seconds", type=float, help="measured seconds per capacity test (default 15, --quick 8)")
     add("--capacity-warmup", type=float, default=2.0, help="unmeasured seconds before each capacity test")
-    add("--capacity-accounts", type=int, help="fresh accounts for the start test (default 2000, --quick 600); with --sitting, three times as many "
-             "more for the start in a sitting")
+    add("--capacity-accounts", type=int,
+        help="fresh accounts for each round's start test (default 4500, --quick 600); with --sitting, three "
+             "times as many more for the start in a sitting")
+    add("--capacity-rounds", type=int,
+        help="rounds of floor, start and save measured back to back, each after a CHECKPOINT; the ratios are each "
+             "round's and their median (default 5, --quick 3)")
     add("--sitting", action="store_true",
         help="the app's learners sit the quiz in a scheduled sitting (ca thi): their attempts are prepared "
              "before the start, as `flask quizzes prepare-sittings` does, and the window opens at the start")
@@ -901,8 +977,8 @@ def parse_options(argv=None):
     except ValueError:
         parser.error("--think is A-B in seconds, e.g. 30-90")
     if not 0 <= low <= high or options.learners < 1 or options.window < 0 or options.connections < 1 \
-            or not 0 <= options.resave <= 1 or options.timeout <= 0:
-        parser.error("check --think, --learners, --window, --connections, --resave and --timeout")
+            or not 0 <= options.resave <= 1 or options.timeout <= 0 or options.capacity_rounds < 1:
+        parser.error("check --think, --learners, --window, --connections, --resave, --timeout and --capacity-rounds")
     options.think_range = (low, high)
     local_url(options.database_url, "--database-url")
     local_url(options.redis_url, "--redis-url")
@@ -937,7 +1013,7 @@ def main(argv=None) -> int:
     floor_env = {**base, "FLOOR_DATABASE_URL": options.database_url}
 
     database = Database(options.database_url, app_env, log_dir / "setup.log")
-    capacity = options.capacity_accounts * (1 + SITTING_ACCOUNTS if options.sitting else 1)
+    capacity = options.capacity_accounts * (options.capacity_rounds + (SITTING_ACCOUNTS if options.sitting else 0))
     needed = 1 + options.learners + (0 if options.no_capacity else capacity) + (options.fault_learners if options.fault else 0)
     database.prepare(options.fresh, needed)
     flush_redis(options.redis_url)
@@ -1054,8 +1130,7 @@ async def run_all(servers, database, options, quiz_id, report) -> None:
     if not options.no_capacity:
         await asyncio.sleep(2)
         database.audit(False)
-        accounts = database.take(options.capacity_accounts)
-        report["capacity"] = await run_capacity(servers, accounts, options, quiz_id, database)
+        report["capacity"] = await run_capacity(servers, database, options, quiz_id)
     if options.fault:
         await asyncio.sleep(2)
         flush_redis(options.redis_url)

@@ -1,6 +1,6 @@
 """Where the attempt API spends its CPU: py-spy on the app's gunicorn workers during exam_day.py's
 closed-loop capacity tests of start, save and (with --sitting) start in a sitting, one profile per
-request kind.
+request kind over all the rounds.
 
     .venv/bin/pip install py-spy        # a profiler, not a dependency of the app
     .venv/bin/python bench/profile_capacity.py [--seconds 20] [--top 15] [-- --sitting ...]
@@ -88,10 +88,10 @@ def main() -> int:
             if line.startswith(f"capacity: {marker}") and workers:
                 warmup = 2.0
                 time.sleep(warmup + 0.5)
-                profiles[kind] = []
+                paths = profiles.setdefault(kind, [])  # every round of the capacity test adds its samples
                 for pid in workers:
-                    path = OUT / f"profile-{stamp}-{kind}-{pid}.txt"
-                    profiles[kind].append(path)
+                    path = OUT / f"profile-{stamp}-{kind}-{pid}-{len(paths)}.txt"
+                    paths.append(path)
                     spies.append(subprocess.Popen([str(spy), "record", "--format", "raw", "--rate", "100", "--gil",
                                                    "--duration", str(int(options.seconds - 2)), "--nonblocking",
                                                    "-o", str(path), "--pid", str(pid)],
