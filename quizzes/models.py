@@ -179,7 +179,8 @@ class Attempt(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (quiz_id, user_id, number) serves every lookup by quiz.
+    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(default=1)
     # prepared (drawn ahead of an exam sitting, not started: its number is minus the sitting's id, so the
