@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import math
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -47,6 +49,14 @@ def _rendered(version) -> dict:
 
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _number_json(value) -> str:
+    """A slot's number or mark as JSON, as json.dumps writes it (int.__repr__, float.__repr__), without
+    its machinery: a start writes forty of them."""
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return repr(value)
+    return _json(value)
 
 
 def _in_order(entries: list[dict], wanted) -> list[dict]:
@@ -113,7 +123,7 @@ def slot_json(slot) -> str:
     _view, encoded = _rendering(version)
     order = slot.order or {}
     ids = ensure_public_ids(slot)
-    parts = ['{"slot":', _json(slot.slot), ',"type":', encoded["type"], ',"text":', encoded["text"]]
+    parts = ['{"slot":', _number_json(slot.slot), ',"type":', encoded["type"], ',"text":', encoded["text"]]
     for part in ("options", "items"):
         texts = encoded[part]
         if part == "items" and not texts:
@@ -121,7 +131,7 @@ def slot_json(slot) -> str:
         bank_order = list(texts) if version.qtype == "truefalse" else QuestionType.ordered(list(texts), order.get(part))
         parts += [',"', part, '":[', ",".join('{"id":' + _id_json(ids, bank_id) + ',"text":' + texts[bank_id] + "}"
                                                for bank_id in bank_order), "]"]
-    parts += [',"mark":', _json(slot.max_mark), "}"]
+    parts += [',"mark":', _number_json(slot.max_mark), "}"]
     return "".join(parts)
 
 
@@ -152,16 +162,21 @@ def prepared_body(attempt, questions: str) -> str:
     return json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"questions":' + questions + "}"
 
 
+@functools.cache
+def _plain_slots_select():
+    """plain_slots' query, built once per process."""
+    slots_table, versions = AttemptSlot.__table__, QuestionVersion.__table__
+    return (sa.select(slots_table.c.id.label("slot_id"), slots_table.c.slot, slots_table.c.order,
+                      slots_table.c.max_mark, slots_table.c.response, slots_table.c.saved_at, *version_columns())
+            .join(versions, versions.c.id == slots_table.c.question_version_id)
+            .where(slots_table.c.attempt_id == sa.bindparam("attempt_id")).order_by(slots_table.c.slot))
+
+
 def plain_slots(attempt_id: int) -> list[SimpleNamespace] | None:
     """An attempt's slots with their question versions as plain values, read in one plain query (no
     ORM), shaped like the ORM objects for slot_view and public_response; None when a slot still lacks
     its public ids (an attempt from before opaque ids: the ORM path draws and keeps them)."""
-    slots_table, versions = AttemptSlot.__table__, QuestionVersion.__table__
-    rows = db.session.connection().execute(
-        sa.select(slots_table.c.id.label("slot_id"), slots_table.c.slot, slots_table.c.order, slots_table.c.max_mark,
-                  slots_table.c.response, slots_table.c.saved_at, *version_columns())
-        .join(versions, versions.c.id == slots_table.c.question_version_id)
-        .where(slots_table.c.attempt_id == attempt_id).order_by(slots_table.c.slot)).all()
+    rows = db.session.connection().execute(_plain_slots_select(), {"attempt_id": attempt_id}).all()
     slots = []
     for row in rows:
         order = row.order or {}
