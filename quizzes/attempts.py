@@ -330,13 +330,14 @@ def start_or_resume(quiz: Quiz, user: User, now: datetime | None = None) -> tupl
 
 
 # --------------------------------------------------------------------------- exam day's plain start
-def plain_start_select():
+def plain_start_select(user):
     """The quiz's settings and rules, the learner's attempts so far and the bank's revision, in one
-    query with parameters `quiz`, `user`, `now` and `token_hash`; no row when the bearer token is not
-    live (training.services.sessions.token_live_clause)."""
+    query with parameters `quiz`, `now` and `token_hash`, for the learner `user` (a parameter, or an
+    expression such as the token's owner); no row when the bearer token is not live
+    (training.services.sessions.token_live_clause)."""
     quizzes, rules, attempts = Quiz.__table__, QuizRule.__table__, Attempt.__table__
     questions, categories = Question.__table__, QuestionCategory.__table__
-    quiz, user = sa.bindparam("quiz"), sa.bindparam("user")
+    quiz = sa.bindparam("quiz")
     now = sa.bindparam("now", type_=attempts.c.started_at.type)
     mine = sa.and_(attempts.c.quiz_id == quiz, attempts.c.user_id == user)
     used = sa.select(sa.func.count()).select_from(attempts).where(mine, attempts.c.state != "prepared")

@@ -12,7 +12,8 @@ per request (bench/exam_day.py). The before_request function here answers the co
   guarded UPDATE as the full path.
 - **A start** `POST /api/v1/quizzes/<id>/attempts`: one query (quizzes.sittings.start_facts) reads the
   sitting that may expect the learner with their prepared attempt, the quiz's settings and rules, the
-  learner's attempts and the bank's revision, and checks the token.
+  learner's attempts and the bank's revision, and checks the token (and finds its owner, when this
+  process does not know it).
   - **In a sitting**, decided by the sitting's own rules: the same guarded UPDATE as start_in_sitting,
     which returns the questions rendered at preparation.
   - **A start that no sitting decides**, by the quiz's own rules (quizzes.attempts.plain_start and
@@ -42,7 +43,8 @@ from quizzes.sittings import NO_SITTING, start_facts, start_prepared_view
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
-from training.services.sessions import live_token_owner
+from training.models.user import secret_hash
+from training.services.sessions import live_token_owner, recent_token_owner, record_token_use
 
 SAVE_ENDPOINT = "quizzes_api.put_answer"
 START_ENDPOINT = "quizzes_api.start_attempt"
@@ -128,15 +130,22 @@ def autosave():
 
 def start():
     """Start the learner's attempt (201 with the attempt) when the hot path applies, else None: a
-    prepared attempt in the sitting that decides, or else a new attempt drawn by the quiz's rules."""
-    known = _token_owner()
-    if known is None:
+    prepared attempt in the sitting that decides, or else a new attempt drawn by the quiz's rules.
+
+    A token this process has not seen lately is looked up by the deciding query itself, which then
+    gives its owner and its last recorded use (the use is recorded as every lookup records it)."""
+    token = bearer_token()
+    if not token:
         return None
-    token_hash, user_id = known
+    token_hash = secret_hash(token)
+    user_id = recent_token_owner(token_hash)
     quiz_id = request.view_args["quiz_id"]
     now = datetime.now(timezone.utc)
     facts = start_facts(quiz_id, user_id, token_hash, now)
-    seat, plain = facts if facts is not None else (None, None)
+    seat, plain, found = facts if facts is not None else (None, None, None)
+    if found is not None:
+        record_token_use(found.token_id, token_hash, found.user_id, found.last_used_at, now)
+        user_id = found.user_id
     if seat is NO_SITTING and plain is not None:
         return start_drawn(plain, user_id, now)
     if seat is None or seat is NO_SITTING:

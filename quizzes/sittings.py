@@ -26,6 +26,7 @@ Services flush; views, the CLI and the preparation job commit.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -49,7 +50,7 @@ from training.models import OrgUnit, Position, User
 from training.models.types import UTCDateTime
 from training.services import audit
 from training.services.org import scope_root, subtree_condition
-from training.services.sessions import token_live_clause
+from training.services.sessions import token_column, token_live_clause
 from training.vntext import nfc
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -632,11 +633,11 @@ def start_prepared_view(attempt_id: int, user_id: int, number: int, now: datetim
     return (row is not None, row[0] if row is not None else None)
 
 
-def _seat_subquery():
+def _seat_subquery(user):
     """The sitting that decides the learner's start of the quiz (seat_for's: the earliest not ended of
     those that may expect them) with the learner's prepared attempt in it: one row at most."""
     sittings, members, attempts = Sitting.__table__, SittingMember.__table__, Attempt.__table__
-    quiz, user = sa.bindparam("quiz"), sa.bindparam("user")
+    quiz = sa.bindparam("quiz")
     now = sa.bindparam("now", type_=attempts.c.started_at.type)
     return (sa.select(sittings.c.id.label("sitting_id"), sittings.c.starts_at, sittings.c.join_window_s,
                       sittings.c.time_limit_s.label("sitting_time_limit_s"), sittings.c.late_policy,
@@ -652,13 +653,19 @@ def _seat_subquery():
             .order_by(sittings.c.starts_at, sittings.c.id).limit(1).subquery("seat"))
 
 
-def _start_select():
-    """attempts.plain_start_select's rows, each with the seat (or NULLs): one query for either start."""
-    seat = _seat_subquery()
-    return plain_start_select().add_columns(*seat.c).outerjoin(seat, sa.true())
+@functools.cache
+def _start_select(by_token: bool):
+    """attempts.plain_start_select's rows, each with the seat (or NULLs): one query for either start.
 
-
-_START = None
+    The learner is the parameter `user`; or, `by_token`, the bearer token's owner, found in the same
+    query, with the token's id and last recorded use beside (for sessions.record_token_use)."""
+    user = token_column("user_id") if by_token else sa.bindparam("user")
+    seat = _seat_subquery(user)
+    select = plain_start_select(user).add_columns(*seat.c).outerjoin(seat, sa.true())
+    if by_token:
+        select = select.add_columns(user.label("token_user_id"), token_column("id").label("token_id"),
+                                    token_column("last_used_at").label("token_last_used_at"))
+    return select
 
 
 @dataclass
@@ -673,35 +680,47 @@ class PreparedStart:
 NO_SITTING = PreparedStart(0, 0, None)  # no sitting may expect the learner: the quiz's own rules decide
 
 
-def start_facts(quiz_id: int, user_id: int, token_hash: str, now: datetime):
-    """For the exam-day hot path (quizzes.hot_path), in one query: how the learner's start of `quiz_id`
-    by this bearer token goes now, as (seat, plain start).
+@dataclass
+class TokenUse:
+    """The bearer token as start_facts found it, when it was not told the owner."""
 
-    - (PreparedStart, None): the sitting that decides it (seat_for's) lists the learner with an attempt
-      prepared, is in its join window, the quiz is open and an attempt is left;
-    - (NO_SITTING, PlainStart): no sitting may expect the learner, and the quiz's own rules allow a
+    token_id: int
+    user_id: int
+    last_used_at: datetime | None
+
+
+def start_facts(quiz_id: int, user_id: int | None, token_hash: str, now: datetime):
+    """For the exam-day hot path (quizzes.hot_path), in one query: how the learner's start of `quiz_id`
+    by this bearer token goes now, as (seat, plain start, token use).
+
+    - (PreparedStart, None, …): the sitting that decides it (seat_for's) lists the learner with an
+      attempt prepared, is in its join window, the quiz is open and an attempt is left;
+    - (NO_SITTING, PlainStart, …): no sitting may expect the learner, and the quiz's own rules allow a
       new attempt (quizzes.attempts.plain_start);
-    - None, or a None in the pair, in every other case, and when the token is not live:
-      start_or_resume then decides, and says why in the learner's language."""
-    global _START
-    if _START is None:
-        _START = _start_select()
-    rows = db.session.connection().execute(_START, {"quiz": quiz_id, "user": user_id, "now": now,
-                                                    "token_hash": token_hash}).all()
+    - None, or a None among the first two, in every other case, and when the token is not live:
+      start_or_resume then decides, and says why in the learner's language.
+
+    With `user_id` None (this process does not know whose the token is), the query finds the owner by
+    the token, and the third value is the TokenUse it read (else None)."""
+    params = {"quiz": quiz_id, "now": now, "token_hash": token_hash}
+    if user_id is not None:
+        params["user"] = user_id
+    rows = db.session.connection().execute(_start_select(user_id is None), params).all()
     if not rows:
         return None
     row = rows[0]
+    token = None if user_id is not None else TokenUse(row.token_id, row.token_user_id, row.token_last_used_at)
     if row.sitting_id is None:
-        return NO_SITTING, plain_start(rows, now)
+        return NO_SITTING, plain_start(rows, now), token
     if row.seat_attempt_id is None or row.seat_state != "prepared":
-        return None, None
+        return None, None, token
     sitting = Sitting(id=row.sitting_id, starts_at=row.starts_at, join_window_s=row.join_window_s,
                       time_limit_s=row.sitting_time_limit_s, late_policy=row.late_policy, ends_at=row.ends_at)
     quiz = quiz_settings(row)
     # The quiz's own rules, less the delay between attempts, which a sitting does not keep.
     if sitting.phase(now) != "open" or start_refusal(quiz, row.used, None, now) is not None:
-        return None, None
-    return PreparedStart(row.seat_attempt_id, row.used + 1, deadline_for(sitting, quiz, now)), None
+        return None, None, token
+    return PreparedStart(row.seat_attempt_id, row.used + 1, deadline_for(sitting, quiz, now)), None, token
 
 
 # --------------------------------------------------------------------------- the live view

@@ -452,6 +452,54 @@ def test_a_warm_plain_start_reads_no_pool_and_no_version(app, ward, monkeypatch)
     assert len(response.get_json()["questions"]) == 4
 
 
+@pytest.mark.parametrize("token_state", ["live", "revoked", "must_change_password"])
+def test_a_start_by_a_token_this_process_has_not_seen_finds_its_owner_in_the_deciding_query(
+        app, ward, monkeypatch, token_state):  # noqa: F811
+    from training.models.user import secret_hash
+    from training.services import sessions
+
+    quiz = make_quiz(questions=4, draw=4)
+    client = app.test_client()
+    headers, token = bearer(client, "an@example.vn")
+    owner = db.session.scalar(sa.select(User.id).where(User.email == "an@example.vn"))
+    long_ago = now() - timedelta(days=1)
+    db.session.execute(sa.update(ApiToken).where(ApiToken.token_hash == secret_hash(token))
+                       .values(last_used_at=long_ago,
+                               revoked_at=now() if token_state == "revoked" else None))
+    if token_state == "must_change_password":
+        db.session.execute(sa.update(User).where(User.id == owner).values(must_change_password=True))
+    db.session.commit()
+    sessions._OWNERS.clear()  # a worker that has not seen this token
+    if token_state == "live":
+        views_must_not_run(monkeypatch)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    used = db.session.scalar(sa.select(ApiToken.last_used_at).where(ApiToken.token_hash == secret_hash(token)))
+    attempts = db.session.scalars(sa.select(Attempt.user_id).where(Attempt.quiz_id == quiz.id)).all()
+    if token_state != "live":  # the full path refuses, in the learner's language, and nothing starts
+        assert response.status_code == (401 if token_state == "revoked" else 403), response.get_json()
+        assert response.get_json()["error"]["message"]
+        assert attempts == []
+        if token_state == "revoked":  # nobody's token any more
+            assert sessions.recent_token_owner(secret_hash(token)) is None
+        return
+    assert response.status_code == 201, response.get_json()
+    assert attempts == [owner]
+    # The deciding query found the owner: no lookup of the token before it ...
+    assert not [s for s in statements if s.startswith("SELECT api_tokens.id")], statements
+    # ... and the token's use is recorded and its owner remembered, as a lookup does.
+    assert used > long_ago + timedelta(hours=23)
+    assert sessions.recent_token_owner(secret_hash(token)) == owner
+
+
 def hide_the_last(questions):
     from quizzes.models import Question
 

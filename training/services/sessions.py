@@ -118,11 +118,12 @@ def user_for_token(token: str, now: datetime | None = None) -> User | None:
         .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.User.active:
         return None
-    _record_use(row.id, token_hash, row.User.id, row.last_used_at, now)
+    record_token_use(row.id, token_hash, row.User.id, row.last_used_at, now)
     return row.User
 
 
-def _record_use(token_id: int, token_hash: str, user_id: int, last_used: datetime | None, now: datetime) -> None:
+def record_token_use(token_id: int, token_hash: str, user_id: int, last_used: datetime | None,
+                     now: datetime) -> None:
     """Write the token's last use when the recorded one is TOUCH_EVERY old (commits), and remember
     its owner in this process for as long as that record stays fresh."""
     if last_used is None or now - last_used >= TOUCH_EVERY:
@@ -147,7 +148,7 @@ def live_token_owner(token: str, now: datetime | None = None) -> tuple[str, int]
     row = db.session.execute(_LIVE_TOKEN, {"token_hash": token_hash, "now": now}).first()
     if row is None:
         return None
-    _record_use(row.id, token_hash, row.user_id, row.last_used_at, now)
+    record_token_use(row.id, token_hash, row.user_id, row.last_used_at, now)
     return token_hash, row.user_id
 
 
@@ -160,6 +161,14 @@ def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
         tokens.c.user_id == user_column, tokens.c.token_hash == sa.bindparam(token_hash_param),
         tokens.c.revoked_at.is_(None), tokens.c.expires_at > now,
         users.c.active.is_(True), users.c.must_change_password.is_(False)))
+
+
+def token_column(name: str, token_hash_param: str = "token_hash"):
+    """A column of the token with this hash, as a scalar subquery (one lookup by the unique hash): a
+    statement that is told the token but not its owner finds the owner itself, and token_live_clause
+    then checks the token as for any other (the exam-day start, quizzes.sittings.start_facts)."""
+    tokens = ApiToken.__table__
+    return sa.select(tokens.c[name]).where(tokens.c.token_hash == sa.bindparam(token_hash_param)).scalar_subquery()
 
 
 def _live_token_select():
