@@ -23,6 +23,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# And after GUNICORN_KEEPALIVE_REQUESTS (default 100) requests on one keep-alive connection, the worker
+# answers "Connection: close" (training/serving.py KEEPALIVE_REQUESTS, as nginx's keepalive_requests):
+# a proxy's pool of connections, opened in a burst, then spreads again over both workers instead of
+# staying on whichever accepted it (bench/exam_day.py, 6 Dec 2026: all 32 on one worker, half the server).
 # Recycle workers now and then so that a slow leak can never grow without bound, but not during an
 # exam: a recycled worker boots again and loses its warm caches (slots, rendered questions), and at
 # 5,000 requests both workers of a 10,000-learner start recycled within seconds of each other and

@@ -812,6 +812,14 @@ def exam_table(result: dict) -> list[str]:
     return lines
 
 
+def _busiest(figures: dict) -> float:
+    """The share of the server's CPU that its busiest worker used in a capacity test (the master, whose
+    own share is nil, left out): near 1 when every connection of the pool sat on one worker."""
+    shares = sorted(figures["cpu"].get("server_ms_per_request_by_process", {}).values())[1:]
+    total = sum(v for v in shares if v)
+    return max(shares) / total if total and len(shares) > 1 else 0.0
+
+
 def print_report(report: dict) -> None:
     o = report["options"]
     g = report["gunicorn"]
@@ -896,7 +904,8 @@ def print_report(report: dict) -> None:
             print(f"| {name:<31} | {fmt(x['req_per_s'], 1):>7} | {fmt(x['p50_ms']):>7} | {fmt(x['p99_ms']):>7} | "
                   f"{sum(x['errors'].values()):>6} | {fmt(x['cpu']['server_ms_per_request'], 2):>17} | "
                   f"{fmt(x['cpu']['postgres_ms_per_request'], 2):>13} | {fmt(x['cpu']['client_ms_per_request'], 2):>17}"
-                  + (f"  (accounts ran out after {x['seconds']:g} s)" if x.get("ran_out_of_accounts") else ""))
+                  + (f"  (accounts ran out after {x['seconds']:g} s)" if x.get("ran_out_of_accounts") else "")
+                  + (f"  (one worker did {busiest:.0%} of the work)" if (busiest := _busiest(x)) > 0.75 else ""))
         errors = {name: x["errors"] for name, x in rows if x and x["errors"]}
         if errors:
             print(f"Capacity errors: {errors}")

@@ -12,6 +12,7 @@ without touching the database, any request that waited longer than `QUEUE_MAX_WA
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -61,8 +62,25 @@ except ImportError:  # pragma: no cover
     ThreadWorker = object
 
 
+# Requests one keep-alive connection may carry before the worker answers "Connection: close" (as
+# nginx's keepalive_requests). A gthread worker keeps every connection it accepted: a reverse proxy's or
+# a load client's pool of keep-alive connections, opened in a burst, can land on one worker while the
+# other idles, halving the server for as long as the pool lives (seen in bench/exam_day.py's capacity
+# test: every request on one worker). Closed now and then, a connection is opened again, and the worker
+# waiting in its poll loop, not the busy one, accepts it. 0: no limit.
+KEEPALIVE_REQUESTS = int(os.environ.get("GUNICORN_KEEPALIVE_REQUESTS", "100"))
+
+
 class AdmissionWorker(ThreadWorker):
-    """gunicorn's gthread worker, stamping each request with the moment it was queued for a thread."""
+    """gunicorn's gthread worker, stamping each request with the moment it was queued for a thread, and
+    closing a keep-alive connection after KEEPALIVE_REQUESTS requests."""
+
+    def handle_request(self, req, conn):
+        served = getattr(conn, "served", 0) + 1
+        conn.served = served
+        if KEEPALIVE_REQUESTS and served >= KEEPALIVE_REQUESTS and not getattr(conn, "is_http2", False):
+            req.must_close = True  # the response says "Connection: close", then the worker closes it
+        return super().handle_request(req, conn)
 
     def enqueue_req(self, conn):
         conn.queued_at = time.monotonic()

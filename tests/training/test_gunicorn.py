@@ -2,6 +2,7 @@
 with the repository's gunicorn.conf.py, behind one (pretend) reverse proxy."""
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -49,7 +50,8 @@ def production_env(tmp_path_factory):
     make_dev_identity(str(folder / "org.p12"), "org-pass")
     env = {**base, "DATABASE_URL": database, "SECRET_KEY": "a" * 16 + "-production-secret-for-the-test",
            "CERT_P12_PATH": str(folder / "org.p12"), "CERT_P12_PASSPHRASE": "org-pass",
-           "PUBLIC_BASE_URL": "https://congchucso.example.gov.vn", "TRUSTED_PROXIES": "1"}
+           "PUBLIC_BASE_URL": "https://congchucso.example.gov.vn", "TRUSTED_PROXIES": "1",
+           "GUNICORN_KEEPALIVE_REQUESTS": "3"}
     if _redis_up():
         env["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/15"
     else:
@@ -123,6 +125,24 @@ def test_the_session_cookie_is_secure_and_rotated_at_login(server):
     assert logout.status_code == 302, logout.text[-2000:]
     again = requests.get(f"{server}/quizzes/", headers={**HTTPS, "Cookie": after}, allow_redirects=False, timeout=10)
     assert again.status_code == 302 and "/auth/login" in again.headers["Location"]
+
+
+def test_a_keep_alive_connection_is_closed_after_its_requests_so_a_pool_spreads_over_the_workers(server):
+    """The worker answers "Connection: close" to a connection's GUNICORN_KEEPALIVE_REQUESTS-th request (3
+    here) and closes it; the client opens another, which either worker may accept."""
+    host, port = server.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    said, sockets = [], []
+    for _ in range(4):
+        conn.request("GET", "/healthz")
+        sockets.append(conn.sock)
+        reply = conn.getresponse()
+        assert reply.status == 200
+        reply.read()
+        said.append(reply.getheader("Connection"))
+    conn.close()
+    assert said == ["keep-alive", "keep-alive", "close", "keep-alive"]
+    assert sockets[0] is sockets[1] is sockets[2] and sockets[3] is not sockets[2]
 
 
 def test_production_refuses_to_start_without_its_settings(production_env):
