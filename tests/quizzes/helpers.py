@@ -1,4 +1,7 @@
-"""Builders for quiz tests: a bank category of single-choice questions and a published quiz."""
+"""Builders for quiz tests: a bank category of single-choice questions and a published quiz; and the
+statements a block of code sends to the database."""
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
 from quizzes.bank import create_question, ensure_category
@@ -42,3 +45,18 @@ def right_answers(payload: dict) -> dict:
     """The right option id for each slot of an API payload (the option whose text starts 'Đúng')."""
     return {q["slot"]: next(o["id"] for o in q["options"] if o["text"].startswith("Đúng"))
             for q in payload["questions"]}
+
+
+@contextmanager
+def statements_run():
+    """The SQL statements sent while the block runs, each on one line."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)

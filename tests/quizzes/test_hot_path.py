@@ -16,7 +16,7 @@ from quizzes.models import Attempt, AttemptSlot
 from training.extensions import db
 from training.models import ApiToken, User
 
-from tests.quizzes.helpers import make_quiz, right_answers
+from tests.quizzes.helpers import make_quiz, right_answers, statements_run
 from tests.quizzes.test_sittings import move, prepared_attempt, quiz, sitting, user, ward  # noqa: F401 (fixtures)
 
 PASSWORD = "Mat-khau-2025"
@@ -430,16 +430,8 @@ def test_a_warm_plain_start_reads_no_pool_and_no_version(app, ward, monkeypatch)
     second_headers, _token = bearer(second, "binh@example.vn")
     assert first.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=first_headers).status_code == 201
     views_must_not_run(monkeypatch)
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         response = second.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=second_headers)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 201
     assert not [s for s in statements if s.startswith("SELECT questions.id") or "FROM question_versions" in s], \
         statements
@@ -472,16 +464,8 @@ def test_a_start_by_a_token_this_process_has_not_seen_finds_its_owner_in_the_dec
     sessions._OWNERS.clear()  # a worker that has not seen this token
     if token_state == "live":
         views_must_not_run(monkeypatch)
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         response = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     used = db.session.scalar(sa.select(ApiToken.last_used_at).where(ApiToken.token_hash == secret_hash(token)))
     attempts = db.session.scalars(sa.select(Attempt.user_id).where(Attempt.quiz_id == quiz.id)).all()
     if token_state != "live":  # the full path refuses, in the learner's language, and nothing starts

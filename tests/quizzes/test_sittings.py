@@ -15,7 +15,7 @@ from quizzes.sittings import ends_at
 from training.extensions import db
 from training.models import AuditEntry, User
 
-from tests.quizzes.helpers import make_quiz, right_answers
+from tests.quizzes.helpers import make_quiz, right_answers, statements_run
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "Mat-khau-2025"
@@ -296,19 +296,12 @@ def test_the_start_is_one_update(app, ward, quiz, sitting, runner):
     runner.invoke(args=["quizzes", "prepare-sittings"])
     move(sitting.id, now() - timedelta(seconds=5))
     learner, quiz = user("an@example.vn"), db.session.get(Quiz, quiz.id)
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.split(None, 1)[0].upper())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         attempt, created = start_or_resume(quiz, learner)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     db.session.commit()
     assert created and attempt.state == "in_progress" and len(attempt.slots) == 4
-    writes = [s for s in statements if s in ("INSERT", "UPDATE", "DELETE")]
+    verbs = [s.split(None, 1)[0].upper() for s in statements]
+    writes = [verb for verb in verbs if verb in ("INSERT", "UPDATE", "DELETE")]
     assert writes == ["UPDATE"], statements
 
 
