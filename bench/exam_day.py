@@ -174,6 +174,7 @@ class CpuMeter:
         return {"requests": requests, **{f"{k}_ms_per_request": per(v) for k, v in used.items()},
                 **{f"{k}_cores_busy": round(v / wall, 2) for k, v in used.items()},
                 "server_ms_per_request_by_process": {str(pid): per(v) for pid, v in by_process.items()},
+                "server_master": str(self.master),
                 "note": "server: master (with reaped workers) and live workers; postgres: backends of the bench "
                         "database; redis: the whole redis-server (shared with others on the machine)"}
 
@@ -363,29 +364,30 @@ class Database:
             return False
         return found[0] == len(set(sample))
 
+    def _timed(self, statement: str) -> float:
+        """Run one statement outside a transaction on the bench database; the seconds it took."""
+        import psycopg
+
+        began = time.monotonic()
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(statement)
+        return time.monotonic() - began
+
     def checkpoint(self) -> float | None:
         """A CHECKPOINT, so that no checkpoint falls due inside the next measured window (checkpoint_timeout
         counts from this one) and every test starts from the same state: each pays the full-page writes of
         the pages it touches first. The seconds it took; None when the bench's user may not checkpoint."""
         import psycopg
 
-        began = time.monotonic()
         try:
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                conn.execute("CHECKPOINT")
+            return round(self._timed("CHECKPOINT"), 2)
         except psycopg.Error as error:
             say(f"CHECKPOINT refused ({error.diag.message_primary}); measuring without it")
             return None
-        return round(time.monotonic() - began, 2)
 
     def vacuum(self) -> float:
         """VACUUM (ANALYZE) the whole bench database; the seconds it took."""
-        import psycopg
-
-        began = time.monotonic()
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
-        return round(time.monotonic() - began, 1)
+        return round(self._timed("VACUUM (ANALYZE)"), 1)
 
     def save(self, state: dict) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -813,10 +815,12 @@ def exam_table(result: dict) -> list[str]:
 
 
 def _busiest(figures: dict) -> float:
-    """The share of the server's CPU that its busiest worker used in a capacity test (the master, whose
-    own share is nil, left out): near 1 when every connection of the pool sat on one worker."""
-    shares = sorted(figures["cpu"].get("server_ms_per_request_by_process", {}).values())[1:]
-    total = sum(v for v in shares if v)
+    """The share of the server's CPU that its busiest worker used in a capacity test (the master, with
+    the workers it reaped, left out): near 1 when every connection of the pool sat on one worker."""
+    cpu = figures["cpu"]
+    shares = [v or 0.0 for pid, v in cpu.get("server_ms_per_request_by_process", {}).items()
+              if pid != cpu.get("server_master")]
+    total = sum(shares)
     return max(shares) / total if total and len(shares) > 1 else 0.0
 
 

@@ -43,8 +43,7 @@ from quizzes.sittings import NO_SITTING, start_facts, start_prepared_view
 from training.auth_setup import bearer_token
 from training.errors import json_error
 from training.extensions import db, limiter
-from training.models.user import secret_hash
-from training.services.sessions import live_token_owner, recent_token_owner, record_token_use
+from training.services.sessions import known_token, live_token_owner, record_token_use
 
 SAVE_ENDPOINT = "quizzes_api.put_answer"
 START_ENDPOINT = "quizzes_api.start_attempt"
@@ -134,11 +133,10 @@ def start():
 
     A token this process has not seen lately is looked up by the deciding query itself, which then
     gives its owner and its last recorded use (the use is recorded as every lookup records it)."""
-    token = bearer_token()
-    if not token:
+    known = known_token(bearer_token())
+    if known is None:
         return None
-    token_hash = secret_hash(token)
-    user_id = recent_token_owner(token_hash)
+    token_hash, user_id = known
     quiz_id = request.view_args["quiz_id"]
     now = datetime.now(timezone.utc)
     facts = start_facts(quiz_id, user_id, token_hash, now)

@@ -138,10 +138,10 @@ def live_token_owner(token: str, now: datetime | None = None) -> tuple[str, int]
     token is live and its user active and owing no password change (token_live_clause, the same rule
     as SQL), without loading the user; records its use the same way. None otherwise (the full path
     then answers, 401 or 403)."""
-    if not token:
+    known = known_token(token)
+    if known is None:
         return None
-    token_hash = secret_hash(token)
-    user_id = recent_token_owner(token_hash)
+    token_hash, user_id = known
     if user_id is not None:
         return token_hash, user_id
     now = now or now_utc()
@@ -150,6 +150,15 @@ def live_token_owner(token: str, now: datetime | None = None) -> tuple[str, int]
         return None
     record_token_use(row.id, token_hash, row.user_id, row.last_used_at, now)
     return token_hash, row.user_id
+
+
+def known_token(token: str) -> tuple[str, int | None] | None:
+    """A bearer token's hash and, when this process recorded its use lately, its owner's id (else None,
+    and the caller looks the owner up); None for no token."""
+    if not token:
+        return None
+    token_hash = secret_hash(token)
+    return token_hash, recent_token_owner(token_hash)
 
 
 def token_live_clause(user_column, now, token_hash_param: str = "token_hash"):
